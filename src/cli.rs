@@ -1,0 +1,173 @@
+//! Command-line interface: arguments (clap derive) and the commands they run.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow};
+use chrono_tz::Tz;
+use clap::{Parser, Subcommand};
+
+use crate::detect::DetectConfig;
+use crate::ingest::InputReport;
+use crate::ingest::formats::{FORMATS, LineFormat, by_name};
+use crate::pipeline::{AnalysisOptions, analyse};
+use crate::report::{prepare_output_dir, write_report};
+
+const EXIT_CODES: &str = "Exit codes: 0 report written; 2 usage or input error (bad flag, unreadable output folder, no input file).";
+
+#[derive(Debug, Parser)]
+#[command(name = "retrace", version, about = "Turn the raw logs of an outage into a draft postmortem", after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read logs (files, folders, .gz) and write postmortem.md, summary.json and charts.
+    Report(ReportArgs),
+    /// List the input formats retrace recognises, with an example line each.
+    Formats,
+    /// Write a bundled synthetic incident (logs plus expected.json) into a folder.
+    Generate {
+        /// Which incident: auth-db-outage.
+        scenario: String,
+        /// Folder to write it into.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Log files or folders (searched recursively; .gz read transparently).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output folder for postmortem.md, summary.json and charts/.
+    #[arg(short, long, default_value = "postmortem")]
+    pub output: PathBuf,
+    /// Time zone the report is written in (IANA name, e.g. America/New_York).
+    #[arg(long, default_value = "UTC", value_parser = parse_tz)]
+    pub tz: Tz,
+    /// Time zone of timestamps that do not say theirs; also settles ambiguous abbreviations.
+    #[arg(long, default_value = "UTC", value_parser = parse_tz)]
+    pub assume_tz: Tz,
+    /// Overwrite a non-empty output folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Force a file's format: PATH=NAME (see `retrace formats`). Repeatable.
+    #[arg(long = "format", value_name = "PATH=NAME", value_parser = parse_format_override)]
+    pub formats: Vec<(PathBuf, &'static dyn LineFormat)>,
+    /// Parsing threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar and no per-file summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn parse_tz(s: &str) -> Result<Tz, String> {
+    s.parse::<Tz>()
+        .map_err(|_| format!("unknown time zone {s:?}: use an IANA name such as UTC, America/New_York or Europe/Berlin"))
+}
+
+fn parse_format_override(s: &str) -> Result<(PathBuf, &'static dyn LineFormat), String> {
+    let (path, name) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("--format wants PATH=NAME, got {s:?}"))?;
+    let format = by_name(name).ok_or_else(|| {
+        let names: Vec<&str> = FORMATS.iter().map(|f| f.name()).collect();
+        format!("unknown format {name:?}; known: {}", names.join(", "))
+    })?;
+    Ok((PathBuf::from(path), format))
+}
+
+fn print_input_report(err: &mut impl Write, r: &InputReport) {
+    let format = match r.format {
+        Some(f) if r.format_forced => format!("{f} (forced)"),
+        Some(f) => format!("{f} ({:.0}% of sampled lines)", r.confidence * 100.0),
+        None => "format not recognised".to_string(),
+    };
+    let _ = writeln!(
+        err,
+        "{}: {format}{}: {} lines = {} parsed + {} joined + {} unparsed",
+        r.path,
+        if r.gzip { ", gzip" } else { "" },
+        r.lines,
+        r.parsed,
+        r.joined,
+        r.unparsed
+    );
+    for s in &r.samples {
+        let _ = writeln!(err, "  {}:{}: {}: {}", r.path, s.line, s.reason, s.text);
+    }
+    if let Some(e) = &r.error {
+        let _ = writeln!(err, "  {}: warning: {e}", r.path);
+    }
+    if r.format.is_some() && r.events == 0 && r.lines > 0 {
+        let _ = writeln!(err, "  {}: warning: no usable line in this file", r.path);
+    }
+}
+
+fn run_report(args: ReportArgs) -> Result<()> {
+    prepare_output_dir(&args.output, args.force)?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let options = AnalysisOptions {
+        paths: args.paths,
+        report_tz: args.tz,
+        assume_tz: args.assume_tz,
+        formats: args.formats,
+        threads,
+        progress: !args.quiet,
+        detect: DetectConfig::default(),
+    };
+    let analysis = analyse(&options)?;
+    let mut err = std::io::stderr().lock();
+    if !args.quiet {
+        for r in &analysis.inputs {
+            print_input_report(&mut err, r);
+        }
+        for p in &analysis.path_problems {
+            let _ = writeln!(err, "{}: warning: {}", p.path, p.message);
+        }
+    }
+    write_report(&args.output, &analysis)?;
+    let _ = writeln!(
+        err,
+        "{} outage(s) found; report written to {}",
+        analysis.outages.len(),
+        args.output.join("postmortem.md").display()
+    );
+    Ok(())
+}
+
+fn run_formats() {
+    let mut out = std::io::stdout().lock();
+    for f in FORMATS {
+        let _ = writeln!(
+            out,
+            "{} ({})\n  fields: {}\n  example: {}\n",
+            f.name(),
+            f.kind(),
+            f.fields(),
+            f.example()
+        );
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Report(args) => run_report(args),
+        Command::Formats => {
+            run_formats();
+            Ok(())
+        }
+        Command::Generate { scenario, dir } => match scenario.as_str() {
+            "auth-db-outage" => crate::scenario::reference::write(&dir)
+                .with_context(|| format!("{}: writing the auth-db-outage incident", dir.display())),
+            other => Err(anyhow!("unknown scenario {other:?}; known: auth-db-outage")),
+        },
+    }
+}

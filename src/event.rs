@@ -1,0 +1,214 @@
+//! The normalized event every input format is parsed into (modelled on the OpenTelemetry log data model).
+
+use std::fmt;
+
+/// Nanoseconds since the Unix epoch, UTC.
+pub type TimeNs = i64;
+
+pub const NS_PER_SEC: i64 = 1_000_000_000;
+
+/// What kind of system wrote the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SourceKind {
+    App,
+    Web,
+    Db,
+    Alert,
+    Page,
+    Metric,
+    System,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::App => "app",
+            SourceKind::Web => "web",
+            SourceKind::Db => "db",
+            SourceKind::Alert => "alert",
+            SourceKind::Page => "page",
+            SourceKind::Metric => "metric",
+            SourceKind::System => "system",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Severity on the OpenTelemetry scale, reduced to its six ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Severity {
+    Trace,
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Trace => "TRACE",
+            Severity::Debug => "DEBUG",
+            Severity::Info => "INFO",
+            Severity::Warn => "WARN",
+            Severity::Error => "ERROR",
+            Severity::Fatal => "FATAL",
+        }
+    }
+
+    /// Maps the level words used across logging libraries and servers.
+    pub fn from_word(word: &str) -> Option<Severity> {
+        let w = word.trim();
+        let lower = w.to_ascii_lowercase();
+        Some(match lower.as_str() {
+            "trace" | "finest" | "finer" => Severity::Trace,
+            "debug" | "debug1" | "debug2" | "debug3" | "debug4" | "debug5" | "fine" | "d" => {
+                Severity::Debug
+            }
+            "info" | "information" | "informational" | "notice" | "log" | "i" | "default"
+            | "config" | "statement" | "detail" | "hint" | "context" => Severity::Info,
+            "warn" | "warning" | "w" => Severity::Warn,
+            "error" | "err" | "e" | "severe" | "alert_error" => Severity::Error,
+            "fatal" | "critical" | "crit" | "panic" | "emerg" | "emergency" | "alert" | "f"
+            | "dpanic" => Severity::Fatal,
+            _ => return None,
+        })
+    }
+
+    /// Numeric levels: bunyan/pino (10..60) and syslog-like small numbers are handled by callers;
+    /// this maps the bunyan/pino scale.
+    pub fn from_pino(n: i64) -> Severity {
+        match n {
+            i64::MIN..=10 => Severity::Trace,
+            11..=20 => Severity::Debug,
+            21..=30 => Severity::Info,
+            31..=40 => Severity::Warn,
+            41..=50 => Severity::Error,
+            _ => Severity::Fatal,
+        }
+    }
+
+    pub fn is_error(self) -> bool {
+        self >= Severity::Error
+    }
+}
+
+/// State of an alert as reported by the alerting system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AlertState {
+    Firing,
+    Resolved,
+}
+
+/// What a paging system did to an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PageAction {
+    Triggered,
+    Acknowledged,
+    Escalated,
+    Reassigned,
+    Annotated,
+    Resolved,
+    Other,
+}
+
+impl PageAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageAction::Triggered => "triggered",
+            PageAction::Acknowledged => "acknowledged",
+            PageAction::Escalated => "escalated",
+            PageAction::Reassigned => "reassigned",
+            PageAction::Annotated => "annotated",
+            PageAction::Resolved => "resolved",
+            PageAction::Other => "other",
+        }
+    }
+}
+
+/// Alert fields for alert-kind events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertInfo {
+    pub name: String,
+    pub state: AlertState,
+    /// Stable identity of the alert instance (fingerprint, or the label set).
+    pub fingerprint: String,
+    /// Severity label as the alert rule names it (critical, warning...).
+    pub severity_label: Option<String>,
+}
+
+/// Paging fields for page-kind events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageInfo {
+    pub action: PageAction,
+    pub incident_id: String,
+    pub title: String,
+    /// Who acted (the responder acknowledging, the escalation target...).
+    pub agent: Option<String>,
+}
+
+/// Where an event came from: the input file (index into the run's input list) and its first line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Origin {
+    pub file: u32,
+    /// 1-based line number of the event's first line.
+    pub line: u64,
+}
+
+/// One normalized event.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Event {
+    pub time: TimeNs,
+    pub origin: Origin,
+    pub kind: Option<SourceKind>,
+    pub service: Option<String>,
+    pub severity: Severity,
+    pub message: String,
+    pub user: Option<String>,
+    pub client: Option<String>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub status: Option<u16>,
+    pub latency_ms: Option<f64>,
+    pub request_id: Option<String>,
+    pub alert: Option<AlertInfo>,
+    pub page: Option<PageInfo>,
+    /// Everything else worth keeping, small.
+    pub attrs: Vec<(String, String)>,
+}
+
+impl Event {
+    pub fn new(time: TimeNs, kind: SourceKind, severity: Severity, message: String) -> Event {
+        Event {
+            time,
+            kind: Some(kind),
+            severity,
+            message,
+            ..Event::default()
+        }
+    }
+
+    /// A request event is one that carries an HTTP status.
+    pub fn is_request(&self) -> bool {
+        self.status.is_some()
+    }
+
+    /// A request failed when the server answered 5xx.
+    pub fn is_failed_request(&self) -> bool {
+        matches!(self.status, Some(s) if (500..600).contains(&s))
+    }
+
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}

@@ -1,0 +1,18 @@
+//! retrace: turns the raw logs of an outage into a draft postmortem.
+//!
+//! Pipeline: [`ingest`] → [`aggregate`] → [`detect`] → [`impact`] → [`timeline`] → [`report`].
+//! Each stage is a module that takes plain data and gives plain data.
+
+pub mod aggregate;
+pub mod cli;
+pub mod detect;
+pub mod event;
+pub mod impact;
+pub mod ingest;
+pub mod notable;
+pub mod pipeline;
+pub mod report;
+pub mod scenario;
+pub mod template;
+pub mod time;
+pub mod timeline;

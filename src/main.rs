@@ -1,0 +1,16 @@
+//! The `retrace` command: parses arguments, runs the command, maps errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = retrace::cli::Cli::parse();
+    match retrace::cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("retrace: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
