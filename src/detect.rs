@@ -497,13 +497,60 @@ struct StreamWindows {
     windows: Vec<Outage>,
 }
 
+/// A stretch of data with no silence longer than this is segmented as one series; across a
+/// longer silence (logs of different days, a collector that was off) each stretch stands alone.
+const ISLAND_GAP_SECS: i64 = 6 * 3600;
+/// Longest series segmented at once (two weeks of minutes): PELT is quadratic on calm data.
+const MAX_SEGMENTED_MINUTES: i64 = 20_000;
+
+/// The stretches of minutes where the stream has data, split at long silences and at
+/// [`MAX_SEGMENTED_MINUTES`].
+fn islands(stream: &StreamAggregate, use_requests: bool) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    let with_data = stream.minutes.iter().filter(|(_, c)| {
+        if use_requests {
+            c.requests > 0
+        } else {
+            c.events > 0
+        }
+    });
+    for (&m, _) in with_data {
+        match out.last_mut() {
+            Some((first, last))
+                if m - *last <= ISLAND_GAP_SECS && (m - *first) / 60 < MAX_SEGMENTED_MINUTES =>
+            {
+                *last = m;
+            }
+            _ => out.push((m, m)),
+        }
+    }
+    out
+}
+
 fn detect_stream(
+    key: &StreamKey,
+    stream: &StreamAggregate,
+    use_requests: bool,
+    config: &DetectConfig,
+) -> PolarsResult<StreamWindows> {
+    let mut result = StreamWindows {
+        key: key.clone(),
+        windows: Vec::new(),
+    };
+    for island in islands(stream, use_requests) {
+        detect_island(key, stream, island, use_requests, config, &mut result)?;
+    }
+    Ok(result)
+}
+
+fn detect_island(
     key: &StreamKey,
     stream: &StreamAggregate,
     span: (i64, i64),
     use_requests: bool,
     config: &DetectConfig,
-) -> PolarsResult<StreamWindows> {
+    result: &mut StreamWindows,
+) -> PolarsResult<()> {
     let frame = minute_frame(stream, span)?;
     let minutes = column_i64(&frame, "minute")?;
     let n = minutes.len();
@@ -516,12 +563,8 @@ fn detect_stream(
     } else {
         (column_f64(&frame, "error_events")?, vec![1.0; n], true)
     };
-    let mut result = StreamWindows {
-        key: key.clone(),
-        windows: Vec::new(),
-    };
     if n < 3 {
-        return Ok(result);
+        return Ok(());
     }
     let (cost, dispersion) = if poisson {
         (Cost::poisson(&events), poisson_dispersion(&events))
@@ -586,7 +629,7 @@ fn detect_stream(
             },
         });
     }
-    Ok(result)
+    Ok(())
 }
 
 /// Runs detection on every stream and combines the windows into outages.
@@ -613,13 +656,6 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
             )
         })
         .map(|(k, _)| (*k).clone());
-    let span = match (aggregates.first, aggregates.last) {
-        (Some(f), Some(l)) => (
-            crate::aggregate::minute_of(f) / 60 * 60,
-            crate::aggregate::minute_of(l),
-        ),
-        _ => return Ok(detection),
-    };
     let mut per_stream = Vec::new();
     if request_streams.is_empty() {
         detection
@@ -631,12 +667,12 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
                 SourceKind::App | SourceKind::Web | SourceKind::Db | SourceKind::System
             ) && stream.minutes.values().any(|m| m.error_events > 0)
             {
-                per_stream.push(detect_stream(key, stream, span, false, config)?);
+                per_stream.push(detect_stream(key, stream, false, config)?);
             }
         }
     } else {
         for (key, stream) in &request_streams {
-            per_stream.push(detect_stream(key, stream, span, true, config)?);
+            per_stream.push(detect_stream(key, stream, true, config)?);
         }
     }
     // Primary stream first so its windows define the outages they share with others.

@@ -246,6 +246,13 @@ pub fn parse_iso(s: &str, ctx: &TimeContext) -> Result<TimeNs, TimeError> {
     if let Some(offset) = parse_numeric_offset(zone) {
         return fixed_local_to_utc(&naive, offset);
     }
+    // Go's time.String(): "-0400 EDT" — the offset says it all.
+    if let Some((offset, abbr)) = zone.split_once(' ')
+        && abbr.bytes().all(|b| b.is_ascii_alphabetic())
+        && let Some(offset) = parse_numeric_offset(offset)
+    {
+        return fixed_local_to_utc(&naive, offset);
+    }
     if zone.bytes().all(|b| b.is_ascii_alphabetic()) {
         return abbreviated_to_utc(&naive, zone, ctx);
     }
@@ -361,6 +368,12 @@ mod tests {
             parse_iso("2023-01-15 10:00:00 XYZ", &ctx()),
             Err(TimeError::UnknownZone("XYZ".into()))
         );
+    }
+
+    #[test]
+    fn go_time_string() {
+        let ns = parse_iso("2014-03-10 19:57:38.562264131 -0400 EDT", &ctx()).unwrap();
+        assert_eq!(format_utc(ns), "2014-03-10T23:57:38.562Z");
     }
 
     #[test]

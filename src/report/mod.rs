@@ -93,13 +93,13 @@ fn chart_data(a: &Analysis) -> ChartData {
         .map(|o| o.outage.stream.clone())
         .or_else(|| a.detection.primary_stream.clone());
     let mut minutes = Vec::new();
-    if let (Some(key), Some((first, last))) = (&stream_key, a.span())
+    if let Some(key) = &stream_key
         && let Some(stream) = a.aggregates.streams.get(key)
+        && let (Some((&m0, _)), Some((&m1, _))) = (
+            stream.minutes.first_key_value(),
+            stream.minutes.last_key_value(),
+        )
     {
-        let (m0, m1) = (
-            crate::aggregate::minute_of(first),
-            crate::aggregate::minute_of(last),
-        );
         let mut m = m0;
         while m <= m1 {
             let c = stream.minutes.get(&m).copied().unwrap_or_default();

@@ -21,6 +21,8 @@ const TIME_KEYS: &[&str] = &[
     "t",
     "eventTime",
     "logged_at",
+    // journalctl -o json: microseconds since the epoch, as a string.
+    "__REALTIME_TIMESTAMP",
 ];
 const LEVEL_KEYS: &[&str] = &[
     "level",
@@ -32,7 +34,7 @@ const LEVEL_KEYS: &[&str] = &[
     "log_level",
     "severity_text",
 ];
-const MESSAGE_KEYS: &[&str] = &["message", "msg", "event", "text", "body", "log"];
+const MESSAGE_KEYS: &[&str] = &["message", "msg", "MESSAGE", "event", "text", "body", "log"];
 const USER_KEYS: &[&str] = &[
     "user_id",
     "userId",
@@ -119,6 +121,17 @@ fn time_of(obj: &Map<String, Value>, ctx: &ParseContext) -> Option<i64> {
                 .and_then(|n| epoch_by_magnitude(n).ok())
         }),
         Value::Number(n) => n.as_f64().and_then(|n| epoch_by_magnitude(n).ok()),
+        // MongoDB's extended JSON: {"$date": "..."} or {"$date": {"$numberLong": "..."}}.
+        Value::Object(inner) => match inner.get("$date")? {
+            Value::String(s) => parse_iso(s, &ctx.time).ok(),
+            Value::Number(n) => n.as_f64().and_then(|n| epoch_by_magnitude(n).ok()),
+            Value::Object(long) => long
+                .get("$numberLong")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<f64>().ok())
+                .and_then(|n| epoch_by_magnitude(n).ok()),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -263,6 +276,18 @@ mod tests {
         assert_eq!(events[0].severity, Severity::Error);
         assert_eq!(format_utc(events[0].time), "2023-10-15T19:00:01.204Z");
         assert_eq!(events[0].message, "upstream timeout");
+    }
+
+    #[test]
+    fn nested_and_epoch_string_times() {
+        let (_, events) = parse(
+            r#"{"t":{"$date":"2020-05-20T19:18:40.604+00:00"},"s":"I","c":"NETWORK","msg":"Listening on"}"#,
+        );
+        assert_eq!(format_utc(events[0].time), "2020-05-20T19:18:40.604Z");
+        let (_, events) = parse(
+            r#"{"__REALTIME_TIMESTAMP":"1697396401204000","PRIORITY":"3","MESSAGE":"unit failed"}"#,
+        );
+        assert_eq!(format_utc(events[0].time), "2023-10-15T19:00:01.204Z");
     }
 
     #[test]
