@@ -2,7 +2,7 @@
 //! stream, the users seen per minute, message templates, and the few notable events worth
 //! keeping (changes, alerts, pages). Memory grows with the time span, not with the input size.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::event::{AlertState, Event, NS_PER_SEC, Origin, Severity, SourceKind, TimeNs};
@@ -70,11 +70,65 @@ pub struct SecondCounts {
     pub failed: u32,
 }
 
-/// Hashed identities of the users seen in one minute.
+/// The first and last second (0..=59) of its minute in which a user was seen: enough to count
+/// a window that starts or ends inside the minute exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenSpan {
+    pub first: u8,
+    pub last: u8,
+}
+
+impl SeenSpan {
+    fn at(second: u8) -> SeenSpan {
+        SeenSpan {
+            first: second,
+            last: second,
+        }
+    }
+
+    fn widen(&mut self, other: SeenSpan) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+    }
+}
+
+/// Hashed identities of the users seen in one minute, with when in the minute.
 #[derive(Debug, Clone, Default)]
 pub struct MinuteUsers {
-    pub active: HashSet<u64>,
-    pub failing: HashSet<u64>,
+    pub active: HashMap<u64, SeenSpan>,
+    pub failing: HashMap<u64, SeenSpan>,
+}
+
+impl MinuteUsers {
+    /// Records a request by `user` at `second` of the minute.
+    pub fn see(&mut self, user: u64, second: u8, failed: bool) {
+        let span = SeenSpan::at(second);
+        self.active
+            .entry(user)
+            .and_modify(|s| s.widen(span))
+            .or_insert(span);
+        if failed {
+            self.failing
+                .entry(user)
+                .and_modify(|s| s.widen(span))
+                .or_insert(span);
+        }
+    }
+
+    fn merge(&mut self, other: MinuteUsers) {
+        for (user, span) in other.active {
+            self.active
+                .entry(user)
+                .and_modify(|s| s.widen(span))
+                .or_insert(span);
+        }
+        for (user, span) in other.failing {
+            self.failing
+                .entry(user)
+                .and_modify(|s| s.widen(span))
+                .or_insert(span);
+        }
+    }
 }
 
 /// The first failing request of a minute, for the timeline.
@@ -101,6 +155,8 @@ pub struct StreamAggregate {
     pub seconds: BTreeMap<i64, SecondCounts>,
     pub users: BTreeMap<i64, MinuteUsers>,
     pub first_failures: BTreeMap<i64, FailureSample>,
+    /// Failed requests per minute by (route, status), for the impact breakdown.
+    pub failures_by_route: BTreeMap<i64, BTreeMap<(String, u16), u64>>,
     pub identity: IdentityCounts,
     /// Health checks and static files: counted apart from user traffic.
     pub background_requests: u64,
@@ -122,9 +178,7 @@ impl StreamAggregate {
             e.failed += c.failed;
         }
         for (m, u) in other.users {
-            let e = self.users.entry(m).or_default();
-            e.active.extend(u.active);
-            e.failing.extend(u.failing);
+            self.users.entry(m).or_default().merge(u);
         }
         for (m, f) in other.first_failures {
             match self.first_failures.get(&m) {
@@ -132,6 +186,12 @@ impl StreamAggregate {
                 _ => {
                     self.first_failures.insert(m, f);
                 }
+            }
+        }
+        for (m, routes) in other.failures_by_route {
+            let mine = self.failures_by_route.entry(m).or_default();
+            for (route, n) in routes {
+                *mine.entry(route).or_default() += n;
             }
         }
         self.identity.by_user_field += other.identity.by_user_field;
@@ -187,6 +247,80 @@ pub struct Aggregates {
     pub first: Option<TimeNs>,
     pub last: Option<TimeNs>,
     pub events: u64,
+    /// Metric samples (Prometheus query results, CSV exports) per series per minute; kept apart
+    /// from the log streams.
+    pub metrics: BTreeMap<String, BTreeMap<i64, MetricMinute>>,
+    /// Samples of series beyond [`MAX_METRIC_SERIES`], counted only.
+    pub metric_samples_dropped: u64,
+}
+
+/// Metric series kept (each is one value per minute).
+pub const MAX_METRIC_SERIES: usize = 1_000;
+
+/// The samples of one metric series in one minute.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricMinute {
+    pub samples: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    /// The last sample of the minute (the value a gauge had).
+    pub last: f64,
+    pub last_time: TimeNs,
+}
+
+impl MetricMinute {
+    fn add(&mut self, other: &MetricMinute) {
+        self.samples += other.samples;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        if other.last_time >= self.last_time {
+            self.last = other.last;
+            self.last_time = other.last_time;
+        }
+    }
+}
+
+/// A metric event's series: its name and labels (`http_requests_total{code=500,job=auth}`).
+pub fn metric_series_key(event: &Event) -> Option<String> {
+    let metric = event.metric.as_ref()?;
+    if event.attrs.is_empty() {
+        return Some(metric.name.clone());
+    }
+    let mut labels: Vec<String> = event
+        .attrs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    labels.sort();
+    Some(format!("{}{{{}}}", metric.name, labels.join(",")))
+}
+
+/// Distinct (route, status) pairs of failed requests kept per minute and stream.
+pub const MAX_ROUTES_PER_MINUTE: usize = 64;
+
+/// A request path as a route: no query string, and identifier segments (numbers, hex, UUIDs)
+/// replaced by `:id`, so `/orders/8812` and `/orders/9001` are one endpoint.
+pub fn route_of(path: &str) -> String {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    if path.is_empty() {
+        return "(none)".to_string();
+    }
+    let mut out = String::with_capacity(path.len());
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let digits = segment.bytes().filter(u8::is_ascii_digit).count();
+        let identifier = !segment.is_empty()
+            && (segment.bytes().all(|b| b.is_ascii_digit())
+                || (segment.len() >= 8
+                    && digits > 0
+                    && segment.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')));
+        out.push_str(if identifier { ":id" } else { segment });
+    }
+    out
 }
 
 /// Paths that are not user traffic: probes, metrics scrapes and static assets.
@@ -275,13 +409,26 @@ impl Aggregates {
             }
         };
         if let Some(id) = identity {
-            let users = stream.users.entry(minute).or_default();
-            users.active.insert(id);
-            if failed {
-                users.failing.insert(id);
-            }
+            let second_in_minute = (second_of(event.time) - minute) as u8;
+            stream
+                .users
+                .entry(minute)
+                .or_default()
+                .see(id, second_in_minute, failed);
         }
         if failed {
+            let routes = stream.failures_by_route.entry(minute).or_default();
+            let route = route_of(event.path.as_deref().unwrap_or(""));
+            let status = event.status.unwrap_or(0);
+            // A scanner hitting random paths must not grow memory: past the cap, one bucket.
+            let key = if routes.len() < MAX_ROUTES_PER_MINUTE
+                || routes.contains_key(&(route.clone(), status))
+            {
+                (route, status)
+            } else {
+                ("(other)".to_string(), status)
+            };
+            *routes.entry(key).or_default() += 1;
             let replace = stream
                 .first_failures
                 .get(&minute)
@@ -369,6 +516,31 @@ impl Aggregates {
         });
     }
 
+    fn add_metric(&mut self, event: &Event) {
+        let (Some(series), Some(metric)) = (metric_series_key(event), event.metric.as_ref()) else {
+            return;
+        };
+        if !self.metrics.contains_key(&series) && self.metrics.len() >= MAX_METRIC_SERIES {
+            self.metric_samples_dropped += 1;
+            return;
+        }
+        let sample = MetricMinute {
+            samples: 1,
+            sum: metric.value,
+            min: metric.value,
+            max: metric.value,
+            last: metric.value,
+            last_time: event.time,
+        };
+        let minutes = self.metrics.entry(series).or_default();
+        match minutes.get_mut(&minute_of(event.time)) {
+            Some(m) => m.add(&sample),
+            None => {
+                minutes.insert(minute_of(event.time), sample);
+            }
+        }
+    }
+
     /// Combines another worker's aggregates into these.
     pub fn merge(&mut self, other: Aggregates) {
         for (key, stream) in other.streams {
@@ -403,6 +575,22 @@ impl Aggregates {
             }
         }
         self.templates_overflow += other.templates_overflow;
+        for (series, minutes) in other.metrics {
+            if !self.metrics.contains_key(&series) && self.metrics.len() >= MAX_METRIC_SERIES {
+                self.metric_samples_dropped += minutes.values().map(|m| m.samples).sum::<u64>();
+                continue;
+            }
+            let mine = self.metrics.entry(series).or_default();
+            for (minute, m) in minutes {
+                match mine.get_mut(&minute) {
+                    Some(existing) => existing.add(&m),
+                    None => {
+                        mine.insert(minute, m);
+                    }
+                }
+            }
+        }
+        self.metric_samples_dropped += other.metric_samples_dropped;
         self.changes.extend(other.changes);
         self.changes_dropped += other.changes_dropped;
         self.alerts.extend(other.alerts);
@@ -463,6 +651,10 @@ impl EventSink for Aggregates {
                 } else {
                     self.alert_events_dropped += 1;
                 }
+                return;
+            }
+            SourceKind::Metric => {
+                self.add_metric(&event);
                 return;
             }
             _ => {}
@@ -564,10 +756,78 @@ mod tests {
     }
 
     #[test]
+    fn routes_fold_identifiers() {
+        assert_eq!(route_of("/api/orders/8812?x=1"), "/api/orders/:id");
+        assert_eq!(
+            route_of("/v2/charges/3f9c2e1a-77b0-4c1e-9d2a-0b7e5f1c2d3e/refund"),
+            "/v2/charges/:id/refund"
+        );
+        assert_eq!(route_of("/api/v1/login"), "/api/v1/login");
+        assert_eq!(route_of(""), "(none)");
+    }
+
+    #[test]
+    fn users_remember_when_in_the_minute() {
+        let mut agg = Aggregates::default();
+        agg.event(request(70, "a", 200, "/login"));
+        agg.event(request(95, "a", 500, "/login"));
+        let stream = &agg.streams[&StreamKey {
+            kind: SourceKind::App,
+            service: "auth".into(),
+        }];
+        let users = &stream.users[&60];
+        let span = users.active.values().next().copied();
+        assert_eq!(
+            span,
+            Some(SeenSpan {
+                first: 10,
+                last: 35
+            })
+        );
+        assert_eq!(
+            users.failing.values().next().copied(),
+            Some(SeenSpan {
+                first: 35,
+                last: 35
+            })
+        );
+        assert_eq!(
+            stream.failures_by_route[&60][&("/login".to_string(), 500)],
+            1
+        );
+    }
+
+    #[test]
     fn background_paths() {
         assert!(is_background_path("/healthz"));
         assert!(is_background_path("/static/app.3f2a.js"));
         assert!(is_background_path("/favicon.ico"));
         assert!(!is_background_path("/api/v1/login"));
+    }
+
+    #[test]
+    fn metric_samples_form_series_apart_from_log_streams() {
+        use crate::event::MetricSample;
+        let mut agg = Aggregates::default();
+        for (t, v) in [(60, 1.0), (90, 3.0), (120, 2.0)] {
+            let mut e = Event::new(
+                t * NS_PER_SEC,
+                SourceKind::Metric,
+                Severity::Info,
+                "m".into(),
+            );
+            e.metric = Some(MetricSample {
+                name: "http_5xx".into(),
+                value: v,
+            });
+            e.attrs.push(("job".into(), "auth".into()));
+            agg.event(e);
+        }
+        let series = &agg.metrics["http_5xx{job=auth}"];
+        assert_eq!(series[&60].samples, 2);
+        assert_eq!(series[&60].max, 3.0);
+        assert_eq!(series[&120].last, 2.0);
+        assert!(agg.streams.is_empty());
+        assert!(agg.templates.is_empty());
     }
 }

@@ -11,7 +11,8 @@ use crate::detect::DetectConfig;
 use crate::ingest::InputReport;
 use crate::ingest::formats::{FORMATS, LineFormat, by_name};
 use crate::pipeline::{AnalysisOptions, analyse};
-use crate::report::{prepare_output_dir, write_report};
+use crate::redact::Redaction;
+use crate::report::{ReportOptions, prepare_output_dir, write_report};
 
 const EXIT_CODES: &str = "Exit codes: 0 report written; 2 usage or input error (bad flag, unreadable output folder, no input file).";
 
@@ -28,6 +29,8 @@ pub enum Command {
     Report(ReportArgs),
     /// List the input formats retrace recognises, with an example line each.
     Formats,
+    /// Write the normalized events of the logs, in time order, as JSON lines, CSV or Parquet.
+    Events(crate::export::EventsArgs),
     /// Write a bundled synthetic incident (logs plus expected.json) into a folder.
     Generate {
         /// Which incident: auth-db-outage.
@@ -63,14 +66,28 @@ pub struct ReportArgs {
     /// No progress bar and no per-file summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Merge your own timeline lines into the report: one per line, `15:20 rolled back deploy
+    /// 2031`, times in the --tz zone (a date may lead: `2023-10-15 15:20 ...`).
+    #[arg(long, value_name = "FILE")]
+    pub notes: Option<PathBuf>,
+    /// Also write postmortem.html: one self-contained page (charts inlined, no script).
+    #[arg(long)]
+    pub html: bool,
+    /// Also write each chart as SVG beside its PNG.
+    #[arg(long)]
+    pub svg: bool,
+    /// Keep user ids, e-mail and IP addresses and tokens in the report's log text (they are
+    /// redacted by default, in postmortem.md, postmortem.html and summary.json).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
-fn parse_tz(s: &str) -> Result<Tz, String> {
+pub(crate) fn parse_tz(s: &str) -> Result<Tz, String> {
     s.parse::<Tz>()
         .map_err(|_| format!("unknown time zone {s:?}: use an IANA name such as UTC, America/New_York or Europe/Berlin"))
 }
 
-fn parse_format_override(s: &str) -> Result<(PathBuf, &'static dyn LineFormat), String> {
+pub(crate) fn parse_format_override(s: &str) -> Result<(PathBuf, &'static dyn LineFormat), String> {
     let (path, name) = s
         .rsplit_once('=')
         .ok_or_else(|| format!("--format wants PATH=NAME, got {s:?}"))?;
@@ -81,11 +98,20 @@ fn parse_format_override(s: &str) -> Result<(PathBuf, &'static dyn LineFormat), 
     Ok((PathBuf::from(path), format))
 }
 
-fn print_input_report(err: &mut impl Write, r: &InputReport) {
-    let format = match r.format {
-        Some(f) if r.format_forced => format!("{f} (forced)"),
-        Some(f) => format!("{f} ({:.0}% of sampled lines)", r.confidence * 100.0),
-        None => "format not recognised".to_string(),
+pub(crate) fn print_input_report(err: &mut impl Write, r: &InputReport) {
+    let format = match (r.format, r.best_guess) {
+        (Some(f), _) if r.format_forced => format!("{f} (forced)"),
+        (Some(f), _) => format!(
+            "{f} (confidence {:.0}%, {:.0}% of sampled lines)",
+            r.confidence * 100.0,
+            r.coverage * 100.0
+        ),
+        (None, Some((guess, score))) => {
+            format!(
+                "format not recognised (closest: {guess} at {score:.0}%, too weak; force one with --format PATH=NAME)"
+            )
+        }
+        (None, None) => "format not recognised".to_string(),
     };
     let _ = writeln!(
         err,
@@ -103,6 +129,9 @@ fn print_input_report(err: &mut impl Write, r: &InputReport) {
     if let Some(e) = &r.error {
         let _ = writeln!(err, "  {}: warning: {e}", r.path);
     }
+    for note in &r.notes {
+        let _ = writeln!(err, "  {}: note: {note}", r.path);
+    }
     if r.format.is_some() && r.events == 0 && r.lines > 0 {
         let _ = writeln!(err, "  {}: warning: no usable line in this file", r.path);
     }
@@ -110,6 +139,18 @@ fn print_input_report(err: &mut impl Write, r: &InputReport) {
 
 fn run_report(args: ReportArgs) -> Result<()> {
     prepare_output_dir(&args.output, args.force)?;
+    // Read before the long work, so a wrong path fails at once; bad lines are warnings.
+    let notes = args.notes.as_deref().map(crate::notes::read).transpose()?;
+    if let Some(n) = &notes {
+        let mut err = std::io::stderr().lock();
+        for p in &n.problems {
+            let _ = writeln!(
+                err,
+                "{}:{}: warning: not a timeline line, skipped: {}",
+                n.path, p.line, p.message
+            );
+        }
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -121,6 +162,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
         threads,
         progress: !args.quiet,
         detect: DetectConfig::default(),
+        notes,
     };
     let analysis = analyse(&options)?;
     let mut err = std::io::stderr().lock();
@@ -132,7 +174,14 @@ fn run_report(args: ReportArgs) -> Result<()> {
             let _ = writeln!(err, "{}: warning: {}", p.path, p.message);
         }
     }
-    write_report(&args.output, &analysis)?;
+    let report_options = ReportOptions {
+        html: args.html,
+        svg: args.svg,
+        redaction: Redaction {
+            enabled: !args.no_redact,
+        },
+    };
+    write_report(&args.output, &analysis, &report_options)?;
     let _ = writeln!(
         err,
         "{} outage(s) found; report written to {}",
@@ -164,6 +213,7 @@ pub fn run(cli: Cli) -> Result<()> {
             run_formats();
             Ok(())
         }
+        Command::Events(args) => crate::export::run(args),
         Command::Generate { scenario, dir } => match scenario.as_str() {
             "auth-db-outage" => crate::scenario::reference::write(&dir)
                 .with_context(|| format!("{}: writing the auth-db-outage incident", dir.display())),

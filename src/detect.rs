@@ -1,44 +1,62 @@
-//! Detect: finds outage windows in the per-minute series by penalised change-point segmentation
-//! (PELT) with a cost that fits counts (binomial for failed/total requests, Poisson for error
-//! lines), keeps the segments that are both significant and large, and refines their edges to
-//! the second from the failing requests themselves.
+//! Detect: finds outage windows in the per-minute series. Failures are modelled as counts —
+//! failed/total requests per minute are binomial, error lines without requests Poisson — with
+//! an overdispersion factor estimated from neighbouring minutes. Penalised change-point
+//! segmentation (PELT) proposes segments; a segment opens a window when it is both significant
+//! (z-score after overdispersion) and large (an absolute and relative rise over the baseline,
+//! and enough excess failures), and neighbouring segments that are elevated by a weaker test
+//! extend it (hysteresis, so a gradual ramp is caught from its beginning). Traffic collapse —
+//! requests stopping where the rate before and after says dozens were due — is an outage too.
+//! Windows of all request streams are clustered (slack for clock skew); each cluster becomes one
+//! outage measured on its most telling stream, with the others (and alerts) as corroboration.
+//! Edges are refined to the second from the failing requests themselves.
 
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
 use crate::aggregate::{Aggregates, SecondCounts, StreamAggregate, StreamKey};
-use crate::event::{NS_PER_SEC, SourceKind, TimeNs};
+use crate::event::{AlertState, NS_PER_SEC, SourceKind, TimeNs};
 
-/// Tuning of the detector. The defaults are what the tests and the reference incident use.
+/// Tuning of the detector. The defaults were tuned on generated scenarios (seeds 1..45 of
+/// `examples/accuracy.rs`) and are reported on another seed range.
 #[derive(Debug, Clone, Copy)]
 pub struct DetectConfig {
-    /// One-sided z-score a segment's excess failures must reach (after overdispersion).
+    /// One-sided z-score a segment's excess failures must reach (after overdispersion) to open
+    /// a window.
     pub min_z: f64,
-    /// Smallest rise of the failure rate above baseline, absolute (0.02 = 2 points).
+    /// z-score a neighbouring segment needs to extend a window (hysteresis).
+    pub extend_z: f64,
+    /// Smallest rise of the failure rate above baseline, absolute (0.01 = 1 point).
     pub min_rate_increase: f64,
-    /// The failure rate must also be at least this multiple of the baseline.
-    pub min_rate_ratio: f64,
+    /// The rise must also be at least this share of the baseline (0.5: from 4 % to 6 %).
+    pub min_relative_increase: f64,
     /// Fewest excess failures (above what the baseline explains) a window must hold.
     pub min_excess_failures: f64,
-    /// Shortest window kept, in minutes: a one-minute burst is a blip, not an outage.
-    pub min_minutes: i64,
+    /// Shortest window kept, in seconds after refinement: a burst inside one minute is a blip.
+    pub min_window_secs: i64,
+    /// The shortest span holding 80 % of a window's failures must be at least this (seconds).
+    pub min_core_secs: i64,
     /// Windows closer than this (minutes) are one outage.
     pub merge_gap_minutes: i64,
     /// How far (seconds) around a window's minute edge the refinement looks.
     pub refine_margin_secs: i64,
+    /// A silence is a traffic collapse when at least this many requests were due in it.
+    pub min_missing_requests: f64,
 }
 
 impl Default for DetectConfig {
     fn default() -> Self {
         DetectConfig {
-            min_z: 4.0,
-            min_rate_increase: 0.02,
-            min_rate_ratio: 3.0,
-            min_excess_failures: 8.0,
-            min_minutes: 2,
+            min_z: 5.0,
+            extend_z: 2.5,
+            min_rate_increase: 0.01,
+            min_relative_increase: 0.5,
+            min_excess_failures: 10.0,
+            min_window_secs: 90,
+            min_core_secs: 60,
             merge_gap_minutes: 5,
             refine_margin_secs: 120,
+            min_missing_requests: 20.0,
         }
     }
 }
@@ -46,6 +64,8 @@ impl Default for DetectConfig {
 /// Why a window was called an outage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
+    /// `binomial-pelt` (failed/total requests), `poisson-pelt` (error lines) or
+    /// `traffic-collapse` (requests stopped).
     pub method: &'static str,
     /// Failure rate (or errors per minute for error-count series) outside outages.
     pub baseline_rate: f64,
@@ -61,6 +81,12 @@ pub struct Evidence {
     pub dispersion: f64,
     /// Other series whose own windows overlap this one.
     pub agreeing_streams: Vec<String>,
+    /// Alerts that started firing with the window (from 15 minutes before it): they corroborate
+    /// it but never make one.
+    pub alerts: Vec<String>,
+    /// For a traffic collapse: requests per minute expected, and seen, inside the window.
+    pub expected_requests_per_minute: Option<f64>,
+    pub observed_requests_per_minute: Option<f64>,
 }
 
 /// One outage window.
@@ -246,31 +272,37 @@ fn pelt(cost: &Cost, n: usize, penalty: f64) -> Vec<usize> {
     bounds
 }
 
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
+/// The mean of the lower 98 % of a χ²₁ sample: E[X; X < q₀.₉₈] / 0.98 = P(χ²₃ < 5.41) / 0.98.
+const TRIMMED_CHI2_MEAN: f64 = 0.874;
+
+/// A trimmed mean of squared standardised differences over what pure noise gives: the top 2 %
+/// are dropped so the few change points of an outage barely move it. (A median would be
+/// robust too, but on sparse counts — most minutes with no failure — the statistic is discrete
+/// and its median lands far from the continuous χ²₁ median.)
+fn dispersion_from(mut ratios: Vec<f64>) -> f64 {
+    if ratios.is_empty() {
+        return 1.0;
     }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    })
+    ratios.sort_by(f64::total_cmp);
+    let keep = ((ratios.len() as f64) * 0.98).ceil() as usize;
+    let kept = &ratios[..keep.clamp(1, ratios.len())];
+    let mean = kept.iter().sum::<f64>() / kept.len() as f64;
+    (mean / TRIMMED_CHI2_MEAN).clamp(1.0, 1000.0)
 }
 
-/// Overdispersion from neighbouring minutes: squared differences of their rates over what
-/// binomial noise predicts, median-based so change points barely move it. The median of a
-/// χ²₁ variable is 0.455.
+/// Overdispersion of a binomial series, from neighbouring minutes: the squared difference of
+/// their rates over what binomial noise at the pooled rate predicts.
 fn binomial_dispersion(f: &[f64], n: &[f64]) -> f64 {
-    let mut rates: Vec<f64> = f
+    let (total_f, total_n): (f64, f64) = f
         .iter()
         .zip(n)
-        .filter(|(_, n)| **n > 0.0)
-        .map(|(f, n)| f / n)
-        .collect();
-    let pooled = median(&mut rates).unwrap_or(0.0).max(1e-3);
-    let mut ratios = Vec::new();
+        .fold((0.0, 0.0), |acc, (f, n)| (acc.0 + f, acc.1 + n));
+    let pooled = if total_n > 0.0 {
+        (total_f / total_n).clamp(1e-3, 0.999)
+    } else {
+        1e-3
+    };
+    let mut ratios = Vec::with_capacity(n.len());
     for i in 1..n.len() {
         if n[i] > 0.0 && n[i - 1] > 0.0 {
             let d = f[i] / n[i] - f[i - 1] / n[i - 1];
@@ -278,17 +310,16 @@ fn binomial_dispersion(f: &[f64], n: &[f64]) -> f64 {
             ratios.push(d * d / var);
         }
     }
-    (median(&mut ratios).unwrap_or(0.455) / 0.455).clamp(1.0, 1000.0)
+    dispersion_from(ratios)
 }
 
 fn poisson_dispersion(c: &[f64]) -> f64 {
-    let mut sorted = c.to_vec();
-    let pooled = median(&mut sorted).unwrap_or(0.0).max(0.5);
-    let mut ratios: Vec<f64> = c
+    let pooled = (c.iter().sum::<f64>() / c.len().max(1) as f64).max(0.2);
+    let ratios: Vec<f64> = c
         .windows(2)
         .map(|w| (w[1] - w[0]).powi(2) / (2.0 * pooled))
         .collect();
-    (median(&mut ratios).unwrap_or(0.455) / 0.455).clamp(1.0, 1000.0)
+    dispersion_from(ratios)
 }
 
 /// A segment found by PELT, with its counts.
@@ -319,16 +350,71 @@ struct MinuteWindow {
     change_points: Vec<usize>,
 }
 
-/// Segments → elevated minute windows. `trials` is requests for binomial, minutes for Poisson.
-fn elevated_windows(
-    events: &[f64],
-    trials: &[f64],
-    bounds: &[usize],
-    dispersion: f64,
+/// How a segment compares with the baseline.
+struct Excess {
+    z: f64,
+    rise: f64,
+    excess: f64,
+}
+
+/// The model of one series: binomial (failures of requests) or Poisson (error lines per minute).
+#[derive(Debug, Clone, Copy)]
+struct Model {
     poisson: bool,
-    config: &DetectConfig,
-) -> (Vec<MinuteWindow>, f64) {
-    let mut segments = Vec::new();
+    dispersion: f64,
+}
+
+impl Model {
+    fn excess(&self, seg: &Segment, baseline: f64) -> Excess {
+        // The variance floor keeps a zero baseline from making one failure infinitely
+        // significant.
+        let floor = if self.poisson { 0.2 } else { 0.001 };
+        let p0 = baseline.max(floor);
+        let expected = seg.trials * baseline;
+        let variance = if self.poisson {
+            self.dispersion * seg.trials * p0
+        } else {
+            self.dispersion * seg.trials * p0 * (1.0 - p0.min(0.999))
+        };
+        Excess {
+            z: (seg.events - expected) / variance.max(1e-9).sqrt(),
+            rise: seg.rate() - baseline,
+            excess: seg.events - expected,
+        }
+    }
+
+    /// Significant and large: opens a window.
+    fn opens(&self, e: &Excess, baseline: f64, config: &DetectConfig) -> bool {
+        let (min_rise, min_excess) = if self.poisson {
+            // Error lines per minute: a rise of a few lines a minute is noise.
+            (5.0, config.min_excess_failures * 3.0)
+        } else {
+            (config.min_rate_increase, config.min_excess_failures)
+        };
+        e.z >= config.min_z
+            && e.rise >= min_rise.max(config.min_relative_increase * baseline)
+            && e.excess >= min_excess
+    }
+
+    /// Elevated by a weaker test: extends a window it touches.
+    fn extends(&self, e: &Excess, baseline: f64, config: &DetectConfig) -> bool {
+        let min_rise = if self.poisson {
+            2.0
+        } else {
+            0.5 * config.min_rate_increase
+        };
+        // Half the excess a window needs: a few stray failures beside a blip extend nothing.
+        e.z >= config.extend_z
+            && e.rise >= min_rise.max(0.25 * baseline)
+            && e.excess >= 0.5 * config.min_excess_failures
+    }
+}
+
+/// Longest segment (minutes) that may extend a window by the weaker test.
+const MAX_EXTENSION_MINUTES: usize = 30;
+
+fn segments_of(events: &[f64], trials: &[f64], bounds: &[usize]) -> Vec<Segment> {
+    let mut segments = Vec::with_capacity(bounds.len());
     let mut start = 0;
     for &end in bounds {
         segments.push(Segment {
@@ -339,70 +425,90 @@ fn elevated_windows(
         });
         start = end;
     }
-    let total_trials: f64 = trials.iter().sum();
-    let baseline = baseline_rate(&segments, total_trials, poisson);
-    let floor = if poisson { 0.2 } else { 0.002 };
-    let p0 = baseline.max(floor);
-    let mut windows: Vec<MinuteWindow> = Vec::new();
-    for seg in &segments {
-        if seg.trials <= 0.0 {
-            continue;
-        }
-        let rate = seg.rate();
-        let expected = seg.trials * p0;
-        let variance = if poisson {
-            dispersion * expected
-        } else {
-            dispersion * seg.trials * p0 * (1.0 - p0)
-        };
-        let excess = seg.events - seg.trials * baseline;
-        let z = (seg.events - expected) / variance.max(1e-9).sqrt();
-        let (min_increase, min_excess) = if poisson {
-            // Error lines per minute: a rise of a few lines a minute is noise.
-            (5.0, config.min_excess_failures * 3.0)
-        } else {
-            (config.min_rate_increase, config.min_excess_failures)
-        };
-        let elevated = z >= config.min_z
-            && rate - baseline >= min_increase
-            && rate >= config.min_rate_ratio * baseline
-            && excess >= min_excess;
-        if !elevated {
-            continue;
-        }
-        match windows.last_mut() {
-            Some(w) if seg.start <= w.end + config.merge_gap_minutes as usize => {
-                w.end = seg.end;
-                w.z = w.z.max(z);
-                w.change_points.push(seg.start);
-                w.change_points.push(seg.end);
+    segments
+}
+
+/// Segments → elevated minute windows: a segment that passes the full test opens a window,
+/// adjacent segments passing the weaker one extend it, windows closer than the merge gap join.
+fn elevated_windows(
+    segments: &[Segment],
+    model: Model,
+    baseline: f64,
+    config: &DetectConfig,
+) -> Vec<MinuteWindow> {
+    let tests: Vec<(bool, bool, f64)> = segments
+        .iter()
+        .map(|seg| {
+            if seg.trials <= 0.0 {
+                return (false, false, 0.0);
             }
-            _ => windows.push(MinuteWindow {
-                start: seg.start,
-                end: seg.end,
-                z,
-                change_points: vec![seg.start, seg.end],
-            }),
+            let e = model.excess(seg, baseline);
+            // Only a short segment extends a window: a ramp's steps are minutes long, while
+            // hours of slightly-above-baseline traffic are a different day, not this outage.
+            let short = seg.end - seg.start <= MAX_EXTENSION_MINUTES;
+            (
+                model.opens(&e, baseline, config),
+                short && model.extends(&e, baseline, config),
+                e.z,
+            )
+        })
+        .collect();
+    let mut windows: Vec<MinuteWindow> = Vec::new();
+    let mut i = 0;
+    while i < segments.len() {
+        if !tests[i].0 {
+            i += 1;
+            continue;
         }
+        let mut lo = i;
+        while lo > 0 && tests[lo - 1].1 {
+            lo -= 1;
+        }
+        let mut hi = i;
+        while hi + 1 < segments.len() && (tests[hi + 1].1 || tests[hi + 1].0) {
+            hi += 1;
+        }
+        let z = tests[lo..=hi].iter().map(|t| t.2).fold(f64::MIN, f64::max);
+        let mut change_points: Vec<usize> = (lo..=hi).map(|k| segments[k].start).collect();
+        change_points.push(segments[hi].end);
+        let window = MinuteWindow {
+            start: segments[lo].start,
+            end: segments[hi].end,
+            z,
+            change_points,
+        };
+        match windows.last_mut() {
+            Some(w) if window.start <= w.end + config.merge_gap_minutes as usize => {
+                w.end = window.end;
+                w.z = w.z.max(window.z);
+                w.change_points.extend(window.change_points);
+            }
+            _ => windows.push(window),
+        }
+        i = hi + 1;
     }
-    windows.retain(|w| (w.end - w.start) as i64 >= config.min_minutes);
     for w in &mut windows {
         w.change_points.sort_unstable();
         w.change_points.dedup();
     }
-    (windows, baseline)
+    windows
 }
 
-/// The normal failure rate: the lowest-rate segment among those holding a real share of the
-/// traffic (10% of it, or an hour), so an outage longer than the calm period does not become
-/// the baseline, and a quiet night does not make a normal day look elevated.
-fn baseline_rate(segments: &[Segment], total_trials: f64, poisson: bool) -> f64 {
+/// The normal failure rate, in two passes: first the lowest-rate segment among those holding a
+/// real share of the traffic (10 % of it, or an hour), so an outage longer than the calm period
+/// does not become the baseline; then the pooled rate of every segment that this first
+/// baseline would open a window on, so the baseline is the typical rate and not the quietest
+/// stretch of an overdispersed day.
+fn baseline_rate(segments: &[Segment], model: Model, config: &DetectConfig) -> f64 {
+    let total_trials: f64 = segments.iter().map(|s| s.trials).sum();
     let substantial = |s: &&Segment| {
         let minutes = (s.end - s.start) as f64;
         s.trials > 0.0
-            && (s.trials >= 0.1 * total_trials || minutes >= 60.0 || poisson && minutes >= 30.0)
+            && (s.trials >= 0.1 * total_trials
+                || minutes >= 60.0
+                || model.poisson && minutes >= 30.0)
     };
-    let pick = segments
+    let lowest = segments
         .iter()
         .filter(substantial)
         .min_by(|a, b| a.rate().total_cmp(&b.rate()))
@@ -411,8 +517,21 @@ fn baseline_rate(segments: &[Segment], total_trials: f64, poisson: bool) -> f64 
                 .iter()
                 .filter(|s| s.trials > 0.0)
                 .max_by(|a, b| a.trials.total_cmp(&b.trials))
-        });
-    pick.map_or(0.0, |s| s.rate())
+        })
+        .map_or(0.0, Segment::rate);
+    let (mut events, mut trials) = (0.0, 0.0);
+    for seg in segments.iter().filter(|s| s.trials > 0.0) {
+        let e = model.excess(seg, lowest);
+        if !model.opens(&e, lowest, config) {
+            events += seg.events;
+            trials += seg.trials;
+        }
+    }
+    if trials > 0.0 {
+        events / trials
+    } else {
+        lowest
+    }
 }
 
 /// Log-likelihood of per-second counts under a failure rate.
@@ -430,6 +549,9 @@ fn best_split(
     p_before: f64,
     p_after: f64,
 ) -> Option<i64> {
+    if lo >= hi {
+        return None;
+    }
     let slice: Vec<(i64, SecondCounts)> = seconds.range(lo..hi).map(|(s, c)| (*s, *c)).collect();
     if slice.is_empty() {
         return None;
@@ -447,24 +569,40 @@ fn best_split(
     Some(best.1)
 }
 
+/// Failure rate over [from, to) seconds.
+fn rate_between(seconds: &BTreeMap<i64, SecondCounts>, from: i64, to: i64) -> Option<f64> {
+    let (mut n, mut f) = (0u64, 0u64);
+    for (_, c) in seconds.range(from..to) {
+        n += u64::from(c.requests);
+        f += u64::from(c.failed);
+    }
+    (n > 0).then(|| f as f64 / n as f64)
+}
+
 /// Refines a window's minute edges to the second: the likeliest switch of the failure rate
-/// near each edge, snapped to the first (last) failing request after (before) it.
+/// near each edge (the rate inside measured over the first or last minutes of the window, so
+/// a ramp or a flap is compared with what it looks like there), snapped to the first (last)
+/// failing request after (before) it.
 fn refine(
     seconds: &BTreeMap<i64, SecondCounts>,
     start_min: i64,
     end_min: i64,
     baseline: f64,
-    window_rate: f64,
     margin: i64,
 ) -> (i64, i64) {
     let p0 = baseline.max(1e-4);
-    let p1 = window_rate.max(p0 * 2.0);
+    let edge = 5 * 60;
+    let head = rate_between(seconds, start_min, (start_min + edge).min(end_min)).unwrap_or(0.5);
+    let tail = rate_between(seconds, (end_min - edge).max(start_min), end_min).unwrap_or(0.5);
+    // The onset is compared with a rate half-way up: on a sharp onset the split lands on the
+    // change either way, on a ramp it lands nearer where the ramp leaves the baseline (lower
+    // would let a few background failures before a blip pull the start back).
     let start = best_split(
         seconds,
         start_min - margin,
         (start_min + margin).min(end_min),
         p0,
-        p1,
+        (p0 + (head - p0) / 2.0).max(p0 * 2.0),
     )
     .and_then(|split| {
         seconds
@@ -477,7 +615,7 @@ fn refine(
         seconds,
         (end_min - margin).max(start),
         end_min + margin,
-        p1,
+        tail.max(p0 * 2.0),
         p0,
     )
     .and_then(|split| {
@@ -491,10 +629,80 @@ fn refine(
     (start, end.max(start + 1))
 }
 
-/// Detection on one series.
-struct StreamWindows {
-    key: StreamKey,
-    windows: Vec<Outage>,
+/// The shortest span (seconds) holding 80 % of a window's failures: a blip of 40 s whose edges
+/// were stretched to a few background failures around it keeps a core of 40 s, an outage of
+/// two minutes one of about 100.
+fn core_secs(seconds: &BTreeMap<i64, SecondCounts>, start: i64, end: i64) -> i64 {
+    let failing: Vec<(i64, u64)> = seconds
+        .range(start..end)
+        .filter(|(_, c)| c.failed > 0)
+        .map(|(s, c)| (*s, u64::from(c.failed)))
+        .collect();
+    let total: u64 = failing.iter().map(|(_, f)| f).sum();
+    let need = (total * 4).div_ceil(5);
+    if need == 0 {
+        return 0;
+    }
+    // Two pointers over the failing seconds: the counts are non-negative, so the window sum
+    // only grows with `hi` and shrinks with `lo`.
+    let mut best = i64::MAX;
+    let (mut lo, mut sum) = (0, 0u64);
+    for hi in 0..failing.len() {
+        sum += failing[hi].1;
+        while sum - failing[lo].1 >= need {
+            sum -= failing[lo].1;
+            lo += 1;
+        }
+        if sum >= need {
+            best = best.min(failing[hi].0 - failing[lo].0 + 1);
+        }
+    }
+    if best == i64::MAX { 0 } else { best }
+}
+
+/// Windows shorter than this (seconds) are checked for being two episodes in one.
+const EPISODE_CHECK_SECS: i64 = 300;
+
+/// A short window may be two unrelated episodes that the minute-level segmentation joined (a
+/// noisy minute next to a blip). Where a silence of failures is long enough that the window's
+/// own failure rate would have put at least three failures in it (chance ≤ 5 %), the window is
+/// split there and the part with the most failures kept. Long windows (flapping outages among
+/// them) are left whole.
+fn densest_episode(seconds: &BTreeMap<i64, SecondCounts>, start: i64, end: i64) -> (i64, i64) {
+    if end - start >= EPISODE_CHECK_SECS {
+        return (start, end);
+    }
+    let failing: Vec<(i64, u64)> = seconds
+        .range(start..end)
+        .filter(|(_, c)| c.failed > 0)
+        .map(|(s, c)| (*s, u64::from(c.failed)))
+        .collect();
+    let total: u64 = failing.iter().map(|(_, f)| f).sum();
+    if failing.len() < 2 {
+        return (start, end);
+    }
+    let per_second = total as f64 / (end - start).max(1) as f64;
+    let mut parts: Vec<(i64, i64, u64)> = Vec::new();
+    let mut current = (failing[0].0, failing[0].0 + 1, failing[0].1);
+    for pair in failing.windows(2) {
+        let (prev, next) = (pair[0].0, pair[1]);
+        let gap = next.0 - prev - 1;
+        if gap >= 40 && per_second * gap as f64 >= 3.0 {
+            parts.push(current);
+            current = (next.0, next.0 + 1, next.1);
+        } else {
+            current.1 = next.0 + 1;
+            current.2 += next.1;
+        }
+    }
+    parts.push(current);
+    if parts.len() == 1 {
+        return (start, end);
+    }
+    parts
+        .into_iter()
+        .max_by_key(|p| (p.2, p.1 - p.0))
+        .map_or((start, end), |(a, b, _)| (a, b))
 }
 
 /// A stretch of data with no silence longer than this is segmented as one series; across a
@@ -532,15 +740,15 @@ fn detect_stream(
     stream: &StreamAggregate,
     use_requests: bool,
     config: &DetectConfig,
-) -> PolarsResult<StreamWindows> {
-    let mut result = StreamWindows {
-        key: key.clone(),
-        windows: Vec::new(),
-    };
+) -> PolarsResult<Vec<Outage>> {
+    let mut windows = Vec::new();
     for island in islands(stream, use_requests) {
-        detect_island(key, stream, island, use_requests, config, &mut result)?;
+        detect_island(key, stream, island, use_requests, config, &mut windows)?;
     }
-    Ok(result)
+    if use_requests {
+        windows.extend(traffic_collapses(key, stream, config));
+    }
+    Ok(windows)
 }
 
 fn detect_island(
@@ -549,7 +757,7 @@ fn detect_island(
     span: (i64, i64),
     use_requests: bool,
     config: &DetectConfig,
-    result: &mut StreamWindows,
+    result: &mut Vec<Outage>,
 ) -> PolarsResult<()> {
     let frame = minute_frame(stream, span)?;
     let minutes = column_i64(&frame, "minute")?;
@@ -574,12 +782,16 @@ fn detect_island(
             binomial_dispersion(&events, &trials),
         )
     };
+    let model = Model {
+        poisson,
+        dispersion,
+    };
     // BIC-like penalty per change point, scaled by the dispersion (quasi-likelihood).
     let penalty = 3.0 * (n as f64).ln().max(1.0) * dispersion;
     let bounds = pelt(&cost, n, penalty);
-    let (windows, baseline) =
-        elevated_windows(&events, &trials, &bounds, dispersion, poisson, config);
-    for w in windows {
+    let segments = segments_of(&events, &trials, &bounds);
+    let baseline = baseline_rate(&segments, model, config);
+    for w in elevated_windows(&segments, model, baseline, config) {
         let ev: f64 = events[w.start..w.end].iter().sum();
         let tr: f64 = trials[w.start..w.end].iter().sum();
         let window_rate = if tr > 0.0 { ev / tr } else { 0.0 };
@@ -598,13 +810,22 @@ fn detect_island(
                 start_min,
                 end_min,
                 baseline,
-                window_rate,
                 config.refine_margin_secs,
             )
         } else {
             (start_min, end_min)
         };
-        result.windows.push(Outage {
+        let (start, end) = if use_requests {
+            densest_episode(&stream.seconds, start, end)
+        } else {
+            (start, end)
+        };
+        if end - start < config.min_window_secs
+            || use_requests && core_secs(&stream.seconds, start, end) < config.min_core_secs
+        {
+            continue;
+        }
+        result.push(Outage {
             start: start * NS_PER_SEC,
             end: end * NS_PER_SEC,
             stream: key.clone(),
@@ -626,19 +847,108 @@ fn detect_island(
                 z_score: w.z,
                 dispersion,
                 agreeing_streams: Vec::new(),
+                alerts: Vec::new(),
+                expected_requests_per_minute: None,
+                observed_requests_per_minute: None,
             },
         });
     }
     Ok(())
 }
 
+/// How far around a silence the expected request rate is measured.
+const LEVEL_WINDOW_SECS: i64 = 30 * 60;
+
+/// Requests per second over [from, to), counting only the span that has data on the clock of
+/// this stream (the logs may begin or end inside it).
+fn level(seconds: &BTreeMap<i64, SecondCounts>, from: i64, to: i64) -> Option<f64> {
+    let mut range = seconds.range(from..to);
+    let first = range.next().map(|(s, _)| *s)?;
+    let last = seconds
+        .range(from..to)
+        .next_back()
+        .map_or(first, |(s, _)| *s);
+    let requests: u64 = seconds
+        .range(from..to)
+        .map(|(_, c)| u64::from(c.requests))
+        .sum();
+    // A level needs data to stand on: a handful of requests say nothing about a rate.
+    if requests < MIN_LEVEL_REQUESTS || last - first < 300 {
+        return None;
+    }
+    Some(requests as f64 / (last - first + 1) as f64)
+}
+
+/// Fewest requests (over at least five minutes) a rate estimate around a silence needs.
+const MIN_LEVEL_REQUESTS: u64 = 10;
+
+/// Traffic collapse: a silence in which, at the rate seen before and after it (the lower of
+/// the two, so a daily trough or a spike's end does not count), at least
+/// `min_missing_requests` requests were due. The silence's probability under that rate,
+/// e^-expected, is below 2·10⁻⁹ at the default — no quiet night produces one.
+fn traffic_collapses(
+    key: &StreamKey,
+    stream: &StreamAggregate,
+    config: &DetectConfig,
+) -> Vec<Outage> {
+    let mut out = Vec::new();
+    let mut previous: Option<i64> = None;
+    for (&s, c) in &stream.seconds {
+        if c.requests == 0 {
+            continue;
+        }
+        if let Some(p) = previous {
+            let gap = s - p - 1;
+            if gap >= config.min_window_secs {
+                let before = level(&stream.seconds, p + 1 - LEVEL_WINDOW_SECS, p + 1);
+                let after = level(&stream.seconds, s, s + LEVEL_WINDOW_SECS);
+                if let (Some(b), Some(a)) = (before, after) {
+                    let rate = b.min(a);
+                    let expected = rate * gap as f64;
+                    if expected >= config.min_missing_requests {
+                        out.push(Outage {
+                            start: (p + 1) * NS_PER_SEC,
+                            end: s * NS_PER_SEC,
+                            stream: key.clone(),
+                            evidence: Evidence {
+                                method: "traffic-collapse",
+                                baseline_rate: 0.0,
+                                window_rate: 0.0,
+                                peak_rate: 0.0,
+                                peak_minute: (p + 1).div_euclid(60) * 60,
+                                change_points: vec![p + 1, s],
+                                z_score: expected.sqrt(),
+                                dispersion: 1.0,
+                                agreeing_streams: Vec::new(),
+                                alerts: Vec::new(),
+                                expected_requests_per_minute: Some(rate * 60.0),
+                                observed_requests_per_minute: Some(0.0),
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        previous = Some(s);
+    }
+    out
+}
+
+/// A group of windows from different streams that describe one outage.
+struct Cluster {
+    end: TimeNs,
+    members: Vec<Outage>,
+}
+
 /// Runs detection on every stream and combines the windows into outages.
 ///
-/// Requests are the signal where they exist: the primary series is the request stream that
-/// identifies users (the app, usually), else the busiest one. Windows of other request streams
-/// that overlap an outage corroborate it; those that overlap none (a web tier answering 5xx
-/// while the app is silent) are outages of their own. Error-line series are used only when no
-/// source logs requests.
+/// Requests are the signal where they exist. Every request stream is searched (per service, so
+/// the report can say which service was down); windows that overlap, with a few minutes of
+/// slack for skewed clocks, are one outage. That outage is measured on its most telling
+/// window: failures before silence (a web tier answering 502 beats the app going quiet), then
+/// the primary stream (the one identifying users, the app usually), then app over web, then the
+/// most excess failures. Error-line series are used only when no source logs requests. Alerts
+/// that fire with a window corroborate it; they never make one.
 pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<Detection> {
     let mut detection = Detection::default();
     let request_streams: Vec<(&StreamKey, &StreamAggregate)> = aggregates
@@ -656,7 +966,7 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
             )
         })
         .map(|(k, _)| (*k).clone());
-    let mut per_stream = Vec::new();
+    let mut windows: Vec<Outage> = Vec::new();
     if request_streams.is_empty() {
         detection
             .notes
@@ -667,33 +977,96 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
                 SourceKind::App | SourceKind::Web | SourceKind::Db | SourceKind::System
             ) && stream.minutes.values().any(|m| m.error_events > 0)
             {
-                per_stream.push(detect_stream(key, stream, false, config)?);
+                windows.extend(detect_stream(key, stream, false, config)?);
             }
         }
     } else {
         for (key, stream) in &request_streams {
-            per_stream.push(detect_stream(key, stream, true, config)?);
+            windows.extend(detect_stream(key, stream, true, config)?);
         }
     }
-    // Primary stream first so its windows define the outages they share with others.
-    per_stream.sort_by_key(|s| (Some(&s.key) != primary.as_ref(), s.key.clone()));
+    windows.sort_by_key(|w| (w.start, w.end));
     let slack = config.merge_gap_minutes * 60 * NS_PER_SEC;
-    for stream in per_stream {
-        for window in stream.windows {
-            let overlapping = detection
-                .outages
-                .iter_mut()
-                .find(|o| window.start < o.end + slack && o.start < window.end + slack);
-            match overlapping {
-                Some(outage) => {
-                    let label = window.stream.label();
-                    if !outage.evidence.agreeing_streams.contains(&label) {
-                        outage.evidence.agreeing_streams.push(label);
-                    }
-                }
-                None => detection.outages.push(window),
+    let mut clusters: Vec<Cluster> = Vec::new();
+    for window in windows {
+        match clusters.last_mut() {
+            Some(c) if window.start < c.end + slack => {
+                c.end = c.end.max(window.end);
+                c.members.push(window);
+            }
+            _ => clusters.push(Cluster {
+                end: window.end,
+                members: vec![window],
+            }),
+        }
+    }
+    let identified = |key: &StreamKey| {
+        aggregates
+            .streams
+            .get(key)
+            .is_some_and(|s| s.identity.by_user_field + s.identity.by_client_address > 0)
+    };
+    for cluster in clusters {
+        let rank = |w: &Outage| {
+            let excess = match w.evidence.method {
+                "traffic-collapse" => 0.0,
+                _ => w.evidence.z_score,
+            };
+            (
+                w.evidence.method != "traffic-collapse",
+                Some(&w.stream) == primary.as_ref(),
+                w.stream.kind == SourceKind::App,
+                identified(&w.stream),
+                (excess * 1000.0) as i64,
+            )
+        };
+        let Some(best) = cluster.members.iter().max_by_key(|w| rank(w)) else {
+            continue;
+        };
+        // The chosen stream's windows in the cluster (a flap may have left several) span the
+        // outage.
+        let own: Vec<&Outage> = cluster
+            .members
+            .iter()
+            .filter(|w| w.stream == best.stream && w.evidence.method == best.evidence.method)
+            .collect();
+        let mut outage = best.clone();
+        outage.start = own.iter().map(|w| w.start).min().unwrap_or(best.start);
+        outage.end = own.iter().map(|w| w.end).max().unwrap_or(best.end);
+        for w in &own {
+            outage
+                .evidence
+                .change_points
+                .extend(w.evidence.change_points.iter().copied());
+            outage.evidence.z_score = outage.evidence.z_score.max(w.evidence.z_score);
+            outage.evidence.peak_rate = outage.evidence.peak_rate.max(w.evidence.peak_rate);
+        }
+        outage.evidence.change_points.sort_unstable();
+        outage.evidence.change_points.dedup();
+        for w in &cluster.members {
+            if w.stream == outage.stream {
+                continue;
+            }
+            let label = match w.evidence.method {
+                "traffic-collapse" => format!("{} (requests stopped)", w.stream.label()),
+                _ => w.stream.label(),
+            };
+            if !outage.evidence.agreeing_streams.contains(&label) {
+                outage.evidence.agreeing_streams.push(label);
             }
         }
+        let lead = 15 * 60 * NS_PER_SEC;
+        for e in &aggregates.alerts {
+            if let Some(a) = &e.alert
+                && a.state == AlertState::Firing
+                && e.time >= outage.start - lead
+                && e.time < outage.end
+                && !outage.evidence.alerts.contains(&a.name)
+            {
+                outage.evidence.alerts.push(a.name.clone());
+            }
+        }
+        detection.outages.push(outage);
     }
     detection.outages.sort_by_key(|o| o.start);
     detection.primary_stream = primary;
@@ -705,8 +1078,8 @@ mod tests {
     use super::*;
     use crate::aggregate::MinuteCounts;
 
-    /// A stream with `rate(minute)` failures out of `volume(minute)` requests, spread over
-    /// each minute's seconds.
+    /// A stream with `failed(minute, volume)` failures out of `volume(minute)` requests, spread
+    /// evenly over each minute's seconds; failures first within the minute (deterministic).
     fn stream(
         minutes: i64,
         volume: impl Fn(i64) -> u64,
@@ -715,7 +1088,10 @@ mod tests {
         let mut s = StreamAggregate::default();
         for m in 0..minutes {
             let n = volume(m);
-            let f = failed(m, n);
+            let f = failed(m, n).min(n);
+            if n == 0 {
+                continue;
+            }
             s.minutes.insert(
                 m * 60,
                 MinuteCounts {
@@ -729,25 +1105,52 @@ mod tests {
                 let sec = m * 60 + (i * 60 / n.max(1)) as i64;
                 let c = s.seconds.entry(sec).or_default();
                 c.requests += 1;
-                // Failures first within the minute: deterministic.
                 c.failed += u32::from(i < f);
             }
         }
+        s.identity.by_user_field = 1;
         s
     }
 
-    fn aggregates_with(s: StreamAggregate, minutes: i64) -> Aggregates {
+    /// Failures spread over the whole minute instead of first (for second-level edges).
+    fn spread(s: &mut StreamAggregate, from_sec: i64, to_sec: i64) {
+        for (sec, c) in s.seconds.iter_mut() {
+            c.failed = if (from_sec..to_sec).contains(sec) {
+                c.requests
+            } else {
+                0
+            };
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+    }
+
+    fn key(kind: SourceKind, service: &str) -> StreamKey {
+        StreamKey {
+            kind,
+            service: service.into(),
+        }
+    }
+
+    fn aggregates_with(streams: Vec<(StreamKey, StreamAggregate)>) -> Aggregates {
         let mut agg = Aggregates::default();
-        agg.streams.insert(
-            StreamKey {
-                kind: SourceKind::App,
-                service: "svc".into(),
-            },
-            s,
-        );
-        agg.first = Some(0);
-        agg.last = Some((minutes * 60 - 1) * NS_PER_SEC);
+        for (k, s) in streams {
+            agg.streams.insert(k, s);
+        }
         agg
+    }
+
+    fn one(s: StreamAggregate) -> Aggregates {
+        aggregates_with(vec![(key(SourceKind::App, "svc"), s)])
+    }
+
+    fn secs(o: &Outage) -> (i64, i64) {
+        (o.start / NS_PER_SEC, o.end / NS_PER_SEC)
     }
 
     #[test]
@@ -759,18 +1162,15 @@ mod tests {
             |m, n| {
                 if (100..160).contains(&m) {
                     n * 8 / 10
-                } else if m % 37 == 0 {
-                    1
                 } else {
-                    0
+                    u64::from(m % 37 == 0)
                 }
             },
         );
-        let d = detect(&aggregates_with(s, 300), &DetectConfig::default()).unwrap();
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
         assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
         let o = &d.outages[0];
         assert_eq!(o.start / NS_PER_SEC, 100 * 60);
-        // The last failure of the last bad minute ends the window.
         let end = o.end / NS_PER_SEC;
         assert!((159 * 60..=160 * 60).contains(&end), "end {end}");
         assert!(o.evidence.peak_rate > 0.7);
@@ -778,30 +1178,209 @@ mod tests {
     }
 
     #[test]
+    fn partial_outage_of_a_small_share_is_found_to_the_second() {
+        // 2% background; 6% more of the requests fail from 10:20:30 to 11:05:10 (1,000/min).
+        let mut s = stream(240, |_| 1_000, |m, _| if m % 2 == 0 { 25 } else { 15 });
+        let (from, to) = (80 * 60 + 30, 125 * 60 + 10);
+        for (sec, c) in s.seconds.iter_mut() {
+            // Every 16th request of the window fails too: ~6 %.
+            if (from..to).contains(sec) && sec % 16 == 0 {
+                c.failed = c.requests;
+            }
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert!((start - from).abs() <= 30, "start {start} vs {from}");
+        assert!((end - to).abs() <= 30, "end {end} vs {to}");
+    }
+
+    /// Every request in [from, to) fails too (the others keep their failures).
+    fn fail_seconds(s: &mut StreamAggregate, from_sec: i64, to_sec: i64) {
+        for (_, c) in s.seconds.range_mut(from_sec..to_sec) {
+            c.failed = c.requests;
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+    }
+
+    #[test]
     fn calm_day_with_a_blip_has_no_window() {
-        // 1% errors with honest noise and one bad minute.
-        let s = stream(
-            600,
-            |m| 50 + (m % 11) as u64,
-            |m, _| {
-                if m == 300 {
-                    12
-                } else if m % 3 == 0 {
-                    1
-                } else {
-                    0
-                }
-            },
-        );
-        let d = detect(&aggregates_with(s, 600), &DetectConfig::default()).unwrap();
+        // 1% errors with honest noise and one bad half-minute straddling two minutes.
+        let mut s = stream(600, |m| 50 + (m % 11) as u64, |m, _| u64::from(m % 3 == 0));
+        fail_seconds(&mut s, 300 * 60 + 40, 301 * 60 + 15);
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
         assert!(d.outages.is_empty(), "{:?}", d.outages);
     }
 
     #[test]
     fn low_traffic_few_failures_is_not_an_outage() {
         let s = stream(200, |_| 3, |m, _| u64::from((50..53).contains(&m)));
-        let d = detect(&aggregates_with(s, 200), &DetectConfig::default()).unwrap();
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
         assert!(d.outages.is_empty(), "{:?}", d.outages);
+    }
+
+    #[test]
+    fn traffic_collapse_is_an_outage_to_the_second() {
+        // 60 requests a minute; nothing between 01:40:00 and 02:10:00.
+        let mut s = stream(240, |_| 60, |_, _| 0);
+        s.seconds
+            .retain(|sec, _| !(100 * 60..130 * 60).contains(sec));
+        s.minutes.retain(|m, _| !(100 * 60..130 * 60).contains(m));
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        assert_eq!(d.outages[0].evidence.method, "traffic-collapse");
+        assert_eq!(secs(&d.outages[0]), (100 * 60, 130 * 60));
+    }
+
+    #[test]
+    fn a_quiet_night_is_not_a_collapse() {
+        // 2 requests a minute with a 4-minute silence: ~8 were due, far from the bar.
+        let mut s = stream(240, |_| 2, |_, _| 0);
+        s.seconds
+            .retain(|sec, _| !(100 * 60..104 * 60).contains(sec));
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert!(d.outages.is_empty(), "{:?}", d.outages);
+    }
+
+    #[test]
+    fn web_tier_5xx_with_a_silent_app_is_measured_on_the_web_tier() {
+        let mut app = stream(240, |_| 100, |_, _| 0);
+        app.seconds
+            .retain(|sec, _| !(100 * 60..120 * 60).contains(sec));
+        app.minutes.retain(|m, _| !(100 * 60..120 * 60).contains(m));
+        let mut web = stream(240, |_| 100, |_, _| 0);
+        web.identity.by_user_field = 0;
+        web.identity.by_client_address = 1;
+        spread(&mut web, 100 * 60, 120 * 60);
+        let agg = aggregates_with(vec![
+            (key(SourceKind::App, "svc"), app),
+            (key(SourceKind::Web, ""), web),
+        ]);
+        let d = detect(&agg, &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let o = &d.outages[0];
+        assert_eq!(o.stream.kind, SourceKind::Web);
+        assert_eq!(secs(o), (100 * 60, 120 * 60));
+        assert!(
+            o.evidence
+                .agreeing_streams
+                .iter()
+                .any(|s| s.contains("requests stopped")),
+            "{:?}",
+            o.evidence.agreeing_streams
+        );
+    }
+
+    #[test]
+    fn flapping_is_one_outage() {
+        // Two minutes failing, two fine, for 40 minutes.
+        let s = stream(
+            300,
+            |_| 200,
+            |m, n| {
+                if (100..140).contains(&m) && (m - 100) % 4 < 2 {
+                    n / 2
+                } else {
+                    u64::from(m % 5 == 0)
+                }
+            },
+        );
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert_eq!(start, 100 * 60);
+        // The last failing minute is 137; its failures fill its first half.
+        assert!((137 * 60..=138 * 60).contains(&end), "end {end}");
+    }
+
+    #[test]
+    fn two_outages_in_a_day_stay_apart() {
+        let s = stream(
+            600,
+            |_| 80,
+            |m, n| {
+                if (100..130).contains(&m) || (400..420).contains(&m) {
+                    n
+                } else {
+                    0
+                }
+            },
+        );
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        let windows: Vec<(i64, i64)> = d.outages.iter().map(secs).collect();
+        assert_eq!(windows.len(), 2, "{windows:?}");
+        assert_eq!(windows[0].0, 100 * 60);
+        assert_eq!(windows[1].0, 400 * 60);
+    }
+
+    #[test]
+    fn an_outage_open_at_the_end_ends_with_its_last_failure() {
+        let mut s = stream(300, |_| 120, |_, _| 0);
+        spread(&mut s, 250 * 60 + 17, 300 * 60);
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert_eq!(start, 250 * 60 + 17);
+        assert_eq!(end, 300 * 60);
+    }
+
+    #[test]
+    fn an_outage_begun_before_the_logs_starts_with_them() {
+        let mut s = stream(300, |_| 120, |_, _| 0);
+        spread(&mut s, 0, 40 * 60 + 5);
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        assert_eq!(secs(&d.outages[0]), (0, 40 * 60 + 5));
+    }
+
+    #[test]
+    fn a_gradual_ramp_is_caught_near_its_beginning() {
+        // Failure share grows by 4 points a minute for 20 minutes, then holds at 80%.
+        let s = stream(
+            300,
+            |_| 300,
+            |m, n| {
+                if (100..200).contains(&m) {
+                    n * (((m - 99) * 4).min(80) as u64) / 100
+                } else {
+                    u64::from(m % 4 == 0)
+                }
+            },
+        );
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, _) = secs(&d.outages[0]);
+        assert!((100 * 60..=102 * 60).contains(&start), "start {start}");
+    }
+
+    #[test]
+    fn the_service_that_failed_is_named() {
+        let a = stream(300, |_| 300, |_, _| 0);
+        let b = stream(
+            300,
+            |_| 40,
+            |m, n| if (100..150).contains(&m) { n } else { 0 },
+        );
+        let agg = aggregates_with(vec![
+            (key(SourceKind::App, "auth"), a),
+            (key(SourceKind::App, "payments"), b),
+        ]);
+        let d = detect(&agg, &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        assert_eq!(d.outages[0].stream.service, "payments");
     }
 
     #[test]
@@ -825,7 +1404,7 @@ mod tests {
                 },
             );
         }
-        let (start, end) = refine(&seconds, 240, 480, 0.001, 0.9, 120);
+        let (start, end) = refine(&seconds, 240, 480, 0.001, 120);
         assert_eq!((start, end), (250, 480));
     }
 

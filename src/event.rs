@@ -65,19 +65,26 @@ impl Severity {
 
     /// Maps the level words used across logging libraries and servers.
     pub fn from_word(word: &str) -> Option<Severity> {
-        let w = word.trim();
-        let lower = w.to_ascii_lowercase();
-        Some(match lower.as_str() {
-            "trace" | "finest" | "finer" => Severity::Trace,
-            "debug" | "debug1" | "debug2" | "debug3" | "debug4" | "debug5" | "fine" | "d" => {
-                Severity::Debug
-            }
-            "info" | "information" | "informational" | "notice" | "log" | "i" | "default"
-            | "config" | "statement" | "detail" | "hint" | "context" => Severity::Info,
-            "warn" | "warning" | "w" => Severity::Warn,
-            "error" | "err" | "e" | "severe" | "alert_error" => Severity::Error,
-            "fatal" | "critical" | "crit" | "panic" | "emerg" | "emergency" | "alert" | "f"
-            | "dpanic" => Severity::Fatal,
+        let w = word.trim().as_bytes();
+        // Lower-cased on the stack: this runs once per line.
+        let mut buf = [0u8; 16];
+        if w.is_empty() || w.len() > buf.len() {
+            return None;
+        }
+        for (b, c) in buf.iter_mut().zip(w) {
+            *b = c.to_ascii_lowercase();
+        }
+        Some(match &buf[..w.len()] {
+            b"trace" | b"finest" | b"finer" => Severity::Trace,
+            b"debug" | b"debug1" | b"debug2" | b"debug3" | b"debug4" | b"debug5" | b"fine"
+            | b"d" | b"verbose" | b"dbug" => Severity::Debug,
+            b"info" | b"information" | b"informational" | b"notice" | b"log" | b"i"
+            | b"default" | b"config" | b"statement" | b"detail" | b"hint" | b"context"
+            | b"note" | b"system" => Severity::Info,
+            b"warn" | b"warning" | b"w" => Severity::Warn,
+            b"error" | b"err" | b"e" | b"severe" | b"alert_error" => Severity::Error,
+            b"fatal" | b"critical" | b"crit" | b"panic" | b"emerg" | b"emergency" | b"alert"
+            | b"f" | b"dpanic" => Severity::Fatal,
             _ => return None,
         })
     }
@@ -91,6 +98,29 @@ impl Severity {
             21..=30 => Severity::Info,
             31..=40 => Severity::Warn,
             41..=50 => Severity::Error,
+            _ => Severity::Fatal,
+        }
+    }
+
+    /// Syslog priorities (RFC 5424 severity, journald's PRIORITY): 0 emergency .. 7 debug.
+    pub fn from_syslog(n: u8) -> Severity {
+        match n {
+            0..=2 => Severity::Fatal,
+            3 => Severity::Error,
+            4 => Severity::Warn,
+            5 | 6 => Severity::Info,
+            _ => Severity::Debug,
+        }
+    }
+
+    /// OpenTelemetry's SeverityNumber (1..=24, four steps per range).
+    pub fn from_otel(n: i64) -> Severity {
+        match n {
+            i64::MIN..=4 => Severity::Trace,
+            5..=8 => Severity::Debug,
+            9..=12 => Severity::Info,
+            13..=16 => Severity::Warn,
+            17..=20 => Severity::Error,
             _ => Severity::Fatal,
         }
     }
@@ -154,6 +184,15 @@ pub struct PageInfo {
     pub agent: Option<String>,
 }
 
+/// One sample of a metric series (Prometheus query results, CSV metric exports); the series'
+/// labels are in the event's attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSample {
+    /// The series name (`__name__`, or the CSV column).
+    pub name: String,
+    pub value: f64,
+}
+
 /// Where an event came from: the input file (index into the run's input list) and its first line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Origin {
@@ -180,6 +219,8 @@ pub struct Event {
     pub request_id: Option<String>,
     pub alert: Option<AlertInfo>,
     pub page: Option<PageInfo>,
+    /// For metric-kind events: the sample.
+    pub metric: Option<MetricSample>,
     /// Everything else worth keeping, small.
     pub attrs: Vec<(String, String)>,
 }

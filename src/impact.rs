@@ -1,7 +1,11 @@
 //! Impact: for each outage, how long, how many users and requests it hurt, how the failure rate
 //! compared with normal, and how fast it was detected, acknowledged and resolved.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{BuildHasherDefault, DefaultHasher};
+
+use hyperloglogplus::{HyperLogLog, HyperLogLogPlus};
+use polars::prelude::*;
 
 use crate::aggregate::{Aggregates, StreamAggregate, minute_of, second_of};
 use crate::detect::Outage;
@@ -35,7 +39,7 @@ pub struct Impact {
     pub users_affected: u64,
     pub users_affected_pct: Option<f64>,
     pub user_identity: UserIdentity,
-    /// "exact" (distinct sets) — a sketch is used beyond memory limits in later versions.
+    /// "exact" (distinct sets), or the sketch used past [`EXACT_USER_LIMIT`] with its error.
     pub user_count_method: &'static str,
     pub requests_total: u64,
     pub requests_failed: u64,
@@ -44,6 +48,75 @@ pub struct Impact {
     pub baseline_error_rate: Option<f64>,
     pub peak_error_rate: Option<f64>,
     pub peak_minute: Option<i64>,
+    /// Failed requests by endpoint, status and service (filled by [`failure_breakdown`]).
+    pub breakdown: Breakdown,
+}
+
+/// Failed requests of a window, grouped three ways, biggest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Breakdown {
+    /// Route (identifiers folded to `:id`) → failed requests.
+    pub by_endpoint: Vec<(String, u64)>,
+    pub by_status: Vec<(u16, u64)>,
+    /// Stream label (`checkout (app)`, `web tier`) → failed requests, for every stream of the
+    /// outage's kind: which services failed with it.
+    pub by_service: Vec<(String, u64)>,
+}
+
+/// Distinct users are counted exactly up to this many per window (~16 bytes each), then with a
+/// HyperLogLog++ sketch.
+pub const EXACT_USER_LIMIT: usize = 1_000_000;
+/// Sketch precision: 2^14 registers (16 KiB); standard error 1.04/√16384 ≈ 0.81 %.
+pub const SKETCH_PRECISION: u8 = 14;
+/// What the report says when the sketch was used.
+pub const SKETCH_METHOD: &str = "hyperloglog++ (p=14, standard error 0.81%)";
+
+type Sketch = HyperLogLogPlus<u64, BuildHasherDefault<DefaultHasher>>;
+
+/// Distinct identities: an exact set while it holds at most `limit`, then a mergeable
+/// HyperLogLog++ sketch (the identities are already hashes; the sketch hashes them again with
+/// SipHash under fixed keys, so the same input gives the same count).
+pub struct DistinctCounter {
+    limit: usize,
+    exact: HashSet<u64>,
+    sketch: Option<Sketch>,
+}
+
+impl DistinctCounter {
+    pub fn new(limit: usize) -> DistinctCounter {
+        DistinctCounter {
+            limit,
+            exact: HashSet::new(),
+            sketch: None,
+        }
+    }
+
+    pub fn insert(&mut self, id: u64) {
+        if let Some(sketch) = &mut self.sketch {
+            sketch.insert(&id);
+            return;
+        }
+        if self.exact.insert(id) && self.exact.len() > self.limit {
+            // Precision 14 is in the crate's range (4..=18); were it refused, stay exact.
+            if let Ok(mut sketch) = Sketch::new(SKETCH_PRECISION, BuildHasherDefault::default()) {
+                for id in self.exact.drain() {
+                    sketch.insert(&id);
+                }
+                self.sketch = Some(sketch);
+            }
+        }
+    }
+
+    pub fn is_exact(&self) -> bool {
+        self.sketch.is_none()
+    }
+
+    pub fn count(&mut self) -> u64 {
+        match &mut self.sketch {
+            Some(sketch) => sketch.count().round() as u64,
+            None => self.exact.len() as u64,
+        }
+    }
 }
 
 /// An alert or page event that belongs to an outage.
@@ -84,6 +157,16 @@ fn pct(part: u64, whole: u64) -> Option<f64> {
 /// Users and requests inside [start, end) of the stream the outage was measured on.
 /// `since` is where the baseline begins: the end of the previous outage, if any.
 pub fn impact(outage: &Outage, stream: &StreamAggregate, since: Option<TimeNs>) -> Impact {
+    impact_with_limit(outage, stream, since, EXACT_USER_LIMIT)
+}
+
+/// [`impact`] with the exact-count limit as a parameter (tests use a small one).
+pub fn impact_with_limit(
+    outage: &Outage,
+    stream: &StreamAggregate,
+    since: Option<TimeNs>,
+    exact_limit: usize,
+) -> Impact {
     let start_s = second_of(outage.start);
     let end_s = second_of(outage.end);
     let (mut total, mut failed) = (0u64, 0u64);
@@ -91,14 +174,32 @@ pub fn impact(outage: &Outage, stream: &StreamAggregate, since: Option<TimeNs>) 
         total += u64::from(c.requests);
         failed += u64::from(c.failed);
     }
-    // Users are kept per minute: count the minutes the window touches.
+    // Users are kept per minute with the first and last second each was seen in it: a user of
+    // an edge minute counts when that span reaches into the window.
     let first_minute = minute_of(outage.start);
-    let mut active: HashSet<u64> = HashSet::new();
-    let mut failing: HashSet<u64> = HashSet::new();
-    for (_, u) in stream.users.range(first_minute..end_s) {
-        active.extend(&u.active);
-        failing.extend(&u.failing);
+    let mut active = DistinctCounter::new(exact_limit);
+    let mut failing = DistinctCounter::new(exact_limit);
+    for (&m, u) in stream.users.range(first_minute..end_s) {
+        let lo = (start_s - m).clamp(0, 60);
+        let hi = (end_s - m).clamp(0, 60);
+        let inside = |span: &crate::aggregate::SeenSpan| {
+            i64::from(span.last) >= lo && i64::from(span.first) < hi
+        };
+        for (id, span) in &u.active {
+            if inside(span) {
+                active.insert(*id);
+            }
+        }
+        for (id, span) in &u.failing {
+            if inside(span) {
+                failing.insert(*id);
+            }
+        }
     }
+    let exact = active.is_exact() && failing.is_exact();
+    let users_active = active.count();
+    // Two estimates can cross; the affected are a subset of the active.
+    let users_affected = failing.count().min(users_active);
     let identity = if stream.identity.by_user_field > 0 {
         UserIdentity::UserField
     } else if stream.identity.by_client_address > 0 {
@@ -124,18 +225,87 @@ pub fn impact(outage: &Outage, stream: &StreamAggregate, since: Option<TimeNs>) 
     }
     Impact {
         duration_seconds: (outage.end - outage.start) / NS_PER_SEC,
-        users_active: active.len() as u64,
-        users_affected: failing.len() as u64,
-        users_affected_pct: pct(failing.len() as u64, active.len() as u64),
+        users_active,
+        users_affected,
+        users_affected_pct: pct(users_affected, users_active),
         user_identity: identity,
-        user_count_method: "exact",
+        user_count_method: if exact { "exact" } else { SKETCH_METHOD },
         requests_total: total,
         requests_failed: failed,
         requests_failed_pct: pct(failed, total),
         baseline_error_rate: (base_total > 0).then(|| base_failed as f64 / base_total as f64),
         peak_error_rate: peak.map(|(_, p)| p),
         peak_minute: peak.map(|(m, _)| m),
+        breakdown: Breakdown::default(),
     }
+}
+
+/// Sums `failed` by one column and returns the groups biggest first (ties by key).
+fn group_sum(frame: &DataFrame, by: &str) -> PolarsResult<Vec<(String, u64)>> {
+    // The eager group-by is deprecated in favour of the lazy API; the lazy feature would add
+    // minutes to every clean build for three sums.
+    #[allow(deprecated)]
+    let grouped = frame.group_by([by])?.select(["failed"]).sum()?;
+    let keys = grouped.column(by)?.cast(&DataType::String)?;
+    let keys = keys.str()?;
+    let sums = grouped.column("failed_sum")?.cast(&DataType::Int64)?;
+    let sums = sums.i64()?;
+    let mut out: Vec<(String, u64)> = (0..grouped.height())
+        .filter_map(|i| Some((keys.get(i)?.to_string(), u64::try_from(sums.get(i)?).ok()?)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(out)
+}
+
+/// Failed requests of the outage by endpoint and status (on its stream, over the minutes the
+/// window touches) and by service (every stream of the same kind, to the second), grouped
+/// with polars.
+pub fn failure_breakdown(outage: &Outage, aggregates: &Aggregates) -> PolarsResult<Breakdown> {
+    let start_s = second_of(outage.start);
+    let end_s = second_of(outage.end);
+    let mut routes: BTreeMap<(String, u16), u64> = BTreeMap::new();
+    if let Some(stream) = aggregates.streams.get(&outage.stream) {
+        for (_, per_route) in stream
+            .failures_by_route
+            .range(minute_of(outage.start)..end_s)
+        {
+            for (key, n) in per_route {
+                *routes.entry(key.clone()).or_default() += n;
+            }
+        }
+    }
+    let mut breakdown = Breakdown::default();
+    if !routes.is_empty() {
+        let endpoints: Vec<String> = routes.keys().map(|(r, _)| r.clone()).collect();
+        let statuses: Vec<String> = routes.keys().map(|(_, s)| s.to_string()).collect();
+        let counts: Vec<i64> = routes.values().map(|n| *n as i64).collect();
+        let frame = df!("endpoint" => endpoints, "status" => statuses, "failed" => counts)?;
+        breakdown.by_endpoint = group_sum(&frame, "endpoint")?;
+        breakdown.by_status = group_sum(&frame, "status")?
+            .into_iter()
+            .filter_map(|(s, n)| Some((s.parse().ok()?, n)))
+            .collect();
+    }
+    let mut labels = Vec::new();
+    let mut counts = Vec::new();
+    for (key, stream) in &aggregates.streams {
+        if key.kind != outage.stream.kind {
+            continue;
+        }
+        let failed: u64 = stream
+            .seconds
+            .range(start_s..end_s)
+            .map(|(_, c)| u64::from(c.failed))
+            .sum();
+        labels.push(key.label());
+        counts.push(failed as i64);
+    }
+    if !labels.is_empty() {
+        let frame = df!("service" => labels, "failed" => counts)?;
+        breakdown.by_service = group_sum(&frame, "service")?;
+    }
+    Ok(breakdown)
 }
 
 fn incident(event: &Event, what: &str) -> IncidentEvent {
@@ -270,6 +440,9 @@ mod tests {
                 z_score: 0.0,
                 dispersion: 1.0,
                 agreeing_streams: vec![],
+                alerts: vec![],
+                expected_requests_per_minute: None,
+                observed_requests_per_minute: None,
             },
         }
     }
@@ -287,9 +460,12 @@ mod tests {
             );
         }
         let u = s.users.entry(120).or_default();
-        u.active.extend([1, 2, 3, 4]);
-        u.failing.extend([1, 2, 3]);
-        s.users.entry(360).or_default().active.insert(9);
+        for user in [1, 2, 3, 4] {
+            u.see(user, 10, user != 4);
+        }
+        // Seen only before the window starts inside its first minute: not active in it.
+        s.users.entry(60).or_default().see(8, 30, true);
+        s.users.entry(360).or_default().see(9, 0, false);
         let i = impact(&outage(120, 300), &s, None);
         assert_eq!(i.requests_total, 6);
         assert_eq!(i.requests_failed, 3);
@@ -297,6 +473,121 @@ mod tests {
         assert_eq!(i.users_affected, 3);
         assert_eq!(i.users_affected_pct, Some(75.0));
         assert_eq!(i.duration_seconds, 180);
+    }
+
+    #[test]
+    fn client_addresses_stand_in_when_there_is_no_user_field() {
+        use crate::ingest::EventSink;
+        let mut agg = Aggregates::default();
+        for (t, client, status) in [(130, "203.0.113.7", 500), (140, "203.0.113.8", 200)] {
+            let mut e = Event::new(
+                t * NS_PER_SEC,
+                SourceKind::Web,
+                Severity::Info,
+                "GET /x".into(),
+            );
+            e.status = Some(status);
+            e.client = Some(client.into());
+            e.path = Some("/x".into());
+            agg.event(e);
+        }
+        let key = StreamKey {
+            kind: SourceKind::Web,
+            service: String::new(),
+        };
+        let mut o = outage(120, 180);
+        o.stream = key.clone();
+        let i = impact(&o, &agg.streams[&key], None);
+        assert_eq!(i.user_identity, UserIdentity::ClientAddress);
+        assert_eq!((i.users_active, i.users_affected), (2, 1));
+        assert_eq!(i.users_affected_pct, Some(50.0));
+    }
+
+    #[test]
+    fn edge_minutes_count_only_users_seen_inside_the_window() {
+        let mut s = StreamAggregate::default();
+        // Window [90, 150): minute 60 has a user at :10 (before) and one at :40 (inside);
+        // minute 120 has one at :20 (inside) and one at :45 (after).
+        s.users.entry(60).or_default().see(1, 10, true);
+        s.users.entry(60).or_default().see(2, 40, true);
+        s.users.entry(120).or_default().see(3, 20, false);
+        s.users.entry(120).or_default().see(4, 45, true);
+        let i = impact(&outage(90, 150), &s, None);
+        assert_eq!((i.users_active, i.users_affected), (2, 1));
+    }
+
+    #[test]
+    fn past_the_limit_users_are_counted_by_sketch_within_its_error() {
+        let mut s = StreamAggregate::default();
+        for user in 0..40_000u64 {
+            let minute = 60 * (user as i64 % 30);
+            s.users
+                .entry(minute)
+                .or_default()
+                .see(user * 7919, 5, user % 4 == 0);
+        }
+        let exact = impact(&outage(0, 1_800), &s, None);
+        assert_eq!(exact.user_count_method, "exact");
+        assert_eq!(exact.users_active, 40_000);
+        let sketched = impact_with_limit(&outage(0, 1_800), &s, None, 1_000);
+        assert_eq!(sketched.user_count_method, SKETCH_METHOD);
+        // Four standard errors of a p=14 sketch.
+        let err = (sketched.users_active as f64 - 40_000.0).abs() / 40_000.0;
+        assert!(err < 0.035, "{}", sketched.users_active);
+        let pct = sketched.users_affected_pct.unwrap_or(0.0);
+        assert!((pct - 25.0).abs() < 2.0, "{pct}");
+    }
+
+    #[test]
+    fn failures_break_down_by_endpoint_status_and_service() {
+        let mut agg = Aggregates::default();
+        let mut app = StreamAggregate::default();
+        let routes = app.failures_by_route.entry(120).or_default();
+        routes.insert(("/login".into(), 500), 7);
+        routes.insert(("/login".into(), 503), 2);
+        routes.insert(("/me".into(), 500), 3);
+        app.seconds.insert(
+            130,
+            SecondCounts {
+                requests: 20,
+                failed: 12,
+            },
+        );
+        let mut other = StreamAggregate::default();
+        other.seconds.insert(
+            140,
+            SecondCounts {
+                requests: 5,
+                failed: 1,
+            },
+        );
+        agg.streams.insert(
+            StreamKey {
+                kind: SourceKind::App,
+                service: "svc".into(),
+            },
+            app,
+        );
+        agg.streams.insert(
+            StreamKey {
+                kind: SourceKind::App,
+                service: "billing".into(),
+            },
+            other,
+        );
+        let b = failure_breakdown(&outage(120, 300), &agg).unwrap();
+        assert_eq!(
+            b.by_endpoint,
+            vec![("/login".to_string(), 9), ("/me".to_string(), 3)]
+        );
+        assert_eq!(b.by_status, vec![(500, 10), (503, 2)]);
+        assert_eq!(
+            b.by_service,
+            vec![
+                ("svc (app)".to_string(), 12),
+                ("billing (app)".to_string(), 1)
+            ]
+        );
     }
 
     fn alert(t: i64, name: &str, state: AlertState) -> Event {

@@ -1,24 +1,20 @@
-//! The pipeline end to end: ingest every file (in parallel, on tokio's blocking pool), merge the
+//! The pipeline end to end: ingest every file (in parallel, see `ingest::run`), merge the
 //! aggregates, detect outages, estimate their impact and draft their story.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use chrono_tz::Tz;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::aggregate::Aggregates;
 use crate::detect::{DetectConfig, Detection, Outage, detect};
 use crate::event::TimeNs;
-use crate::impact::{Impact, Response, impact, response};
-use crate::ingest::formats::{LineFormat, ParseContext};
-use crate::ingest::{InputFile, InputReport, PathProblem, discover, ingest_file};
-use crate::time::TimeContext;
-use crate::timeline::{OutageStory, story};
+use crate::impact::{Impact, Response, failure_breakdown, impact, response};
+use crate::ingest::formats::LineFormat;
+use crate::ingest::run::{self, IngestOptions};
+use crate::ingest::{InputFile, InputReport, PathProblem, discover};
+use crate::notes::NotesFile;
+use crate::timeline::{OutageStory, TimelineEntry, story};
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -34,6 +30,8 @@ pub struct AnalysisOptions {
     pub threads: usize,
     pub progress: bool,
     pub detect: DetectConfig,
+    /// `--notes FILE`, read and parsed before the analysis.
+    pub notes: Option<NotesFile>,
 }
 
 /// One outage with everything measured about it.
@@ -55,6 +53,9 @@ pub struct Analysis {
     pub aggregates: Aggregates,
     pub detection: Detection,
     pub outages: Vec<OutageAnalysis>,
+    /// The notes file, if any, and its lines as timeline entries.
+    pub notes: Option<NotesFile>,
+    pub note_entries: Vec<TimelineEntry>,
 }
 
 impl Analysis {
@@ -62,17 +63,26 @@ impl Analysis {
         Some((self.aggregates.first?, self.aggregates.last?))
     }
 
-    /// Every outage's timeline entries in time order, without repeats (two outages close
-    /// together share their alerts and changes).
-    pub fn timeline_entries(&self) -> Vec<&crate::timeline::TimelineEntry> {
+    /// Every outage's timeline entries and the notes, in time order, without repeats (two
+    /// outages close together share their alerts and changes).
+    pub fn timeline_entries(&self) -> Vec<&TimelineEntry> {
         let mut entries: Vec<_> = self
             .outages
             .iter()
             .flat_map(|o| o.story.entries.iter())
+            .chain(&self.note_entries)
             .collect();
-        entries.sort_by(|x, y| (x.time, x.origin, x.kind).cmp(&(y.time, y.origin, y.kind)));
-        entries.dedup_by(|x, y| x.time == y.time && x.origin == y.origin && x.kind == y.kind);
+        let key = |e: &TimelineEntry| (e.time, e.origin, e.kind, e.source.clone());
+        entries.sort_by_key(|e| key(e));
+        entries.dedup_by(|x, y| key(x) == key(y) && x.text == y.text);
         entries
+    }
+
+    /// `path:line` of a timeline entry: its input line, or its line in the notes file.
+    pub fn entry_source(&self, e: &TimelineEntry) -> Option<String> {
+        e.origin
+            .map(|o| self.source_of(o))
+            .or_else(|| e.source.clone())
     }
 
     /// `path:line` for an event origin.
@@ -84,95 +94,23 @@ impl Analysis {
     }
 }
 
-fn forced_format(
-    file: &InputFile,
-    overrides: &[(PathBuf, &'static dyn LineFormat)],
-) -> Option<&'static dyn LineFormat> {
-    overrides
-        .iter()
-        .find(|(p, _)| file.path == *p || file.path.ends_with(p))
-        .map(|(_, f)| *f)
-}
-
-/// Ingests every file, each on a blocking worker, each into its own aggregates (merged after).
+/// Ingests every file (see [`crate::ingest::run`]), each into its own aggregates, merged after.
 fn ingest_all(
     files: &[InputFile],
     options: &AnalysisOptions,
 ) -> Result<(Vec<InputReport>, Aggregates)> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(options.threads.max(1))
-        .max_blocking_threads(options.threads.max(1))
-        .enable_time()
-        .build()
-        .context("starting the worker pool")?;
-    let bytes_read = Arc::new(AtomicU64::new(0));
-    let total: u64 = files.iter().map(|f| f.size).sum();
-    let bar = if options.progress && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} reading {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {wide_bar}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Some(bar)
-    } else {
-        None
+    let ingest = IngestOptions {
+        assume_tz: options.assume_tz,
+        formats: options.formats.clone(),
+        threads: options.threads,
+        progress: options.progress,
     };
-    let ctx = ParseContext {
-        time: TimeContext {
-            assume_tz: options.assume_tz,
-        },
-    };
-    let results = runtime.block_on(async {
-        let ticker = bar.clone().map(|bar| {
-            let bytes_read = bytes_read.clone();
-            tokio::spawn(async move {
-                let mut interval = tokio::time::interval(Duration::from_millis(100));
-                loop {
-                    interval.tick().await;
-                    bar.set_position(bytes_read.load(Ordering::Relaxed));
-                }
-            })
-        });
-        let mut handles = Vec::with_capacity(files.len());
-        for (index, file) in files.iter().enumerate() {
-            let file = file.clone();
-            let forced = forced_format(&file, &options.formats);
-            let bytes_read = bytes_read.clone();
-            handles.push(tokio::task::spawn_blocking(move || {
-                let mut aggregates = Aggregates::default();
-                let report = ingest_file(
-                    index as u32,
-                    &file,
-                    forced,
-                    &ctx,
-                    bytes_read,
-                    &mut aggregates,
-                );
-                (report, aggregates)
-            }));
-        }
-        let mut results = Vec::with_capacity(handles.len());
-        for handle in handles {
-            results.push(handle.await);
-        }
-        if let Some(t) = ticker {
-            t.abort();
-        }
-        results
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let results = run::ingest_all(files, &ingest, |_| Aggregates::default())?;
     let mut reports = Vec::with_capacity(results.len());
     let mut merged = Aggregates::default();
-    for (result, file) in results.into_iter().zip(files) {
-        match result {
-            Ok((report, aggregates)) => {
-                reports.push(report);
-                merged.merge(aggregates);
-            }
-            Err(e) => bail!("{}: worker failed: {e}", file.display),
-        }
+    for (report, aggregates) in results {
+        reports.push(report);
+        merged.merge(aggregates);
     }
     merged.finish();
     Ok((reports, merged))
@@ -197,14 +135,23 @@ pub fn analyse(options: &AnalysisOptions) -> Result<Analysis> {
         );
     }
     let (inputs, aggregates) = ingest_all(&files, options)?;
-    let detection = detect(&aggregates, &options.detect).context("detecting outages")?;
+    let mut detection = detect(&aggregates, &options.detect).context("detecting outages")?;
+    // How each input was read (ambiguous zones, where a missing year came from) goes with the
+    // other notes of the diagnostics.
+    for input in &inputs {
+        for note in &input.notes {
+            detection.notes.push(format!("{}: {note}", input.path));
+        }
+    }
     let mut outages = Vec::new();
     let mut previous_end = None;
     for outage in &detection.outages {
         let Some(stream) = aggregates.streams.get(&outage.stream) else {
             continue;
         };
-        let impact = impact(outage, stream, previous_end);
+        let mut impact = impact(outage, stream, previous_end);
+        impact.breakdown =
+            failure_breakdown(outage, &aggregates).context("grouping failed requests")?;
         previous_end = Some(outage.end);
         let response = response(outage, &aggregates);
         let story = story(outage, &impact, &response, &aggregates);
@@ -215,6 +162,16 @@ pub fn analyse(options: &AnalysisOptions) -> Result<Analysis> {
             story,
         });
     }
+    // Notes without a date take the one that puts them nearest the outages (else the logs).
+    let around = match (detection.outages.first(), detection.outages.last()) {
+        (Some(first), Some(last)) => Some((first.start, last.end)),
+        _ => aggregates.first.zip(aggregates.last),
+    };
+    let note_entries = options
+        .notes
+        .as_ref()
+        .map(|n| n.entries(options.report_tz, around.unwrap_or_default()))
+        .unwrap_or_default();
     Ok(Analysis {
         report_tz: options.report_tz,
         assume_tz: options.assume_tz,
@@ -223,5 +180,7 @@ pub fn analyse(options: &AnalysisOptions) -> Result<Analysis> {
         aggregates,
         detection,
         outages,
+        notes: options.notes.clone(),
+        note_entries,
     })
 }

@@ -1,5 +1,13 @@
 //! Message templates: a message with its variable parts (numbers, ids, addresses) masked, so
-//! repeats of one kind of message can be counted together.
+//! repeats of one kind of message can be counted together; and a Drain-style miner that merges
+//! the masked templates which still differ only in a variable word.
+//!
+//! Two stages, because aggregation must stay mergeable across workers: [`template_of`] is the
+//! cheap per-line mask (Drain's pre-processing step), and [`TemplateMiner`] clusters the distinct
+//! masked templates afterwards, in the order they were first seen, the way Drain clusters lines
+//! (He et al., "Drain: An Online Log Parsing Approach with Fixed Depth Tree", ICWS 2017).
+
+use std::collections::{HashMap, HashSet};
 
 /// The mask that stands for a variable token.
 pub const WILDCARD: &str = "<*>";
@@ -67,6 +75,149 @@ pub fn request_template(method: Option<&str>, path: Option<&str>, status: u16) -
         method.unwrap_or("-"),
         path.map_or_else(|| "-".to_string(), path_template)
     )
+}
+
+/// Settings of the Drain-style miner (defaults from the paper's recommendations).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MinerConfig {
+    /// Leading tokens used to route a message down the tree (Drain's depth minus two).
+    pub prefix_tokens: usize,
+    /// Share of constant tokens that must agree for a message to join a cluster.
+    pub similarity: f64,
+    /// Children per tree node before new tokens are routed to the wildcard child, so a variable
+    /// first word cannot grow the tree without bound.
+    pub max_children: usize,
+}
+
+impl Default for MinerConfig {
+    fn default() -> Self {
+        MinerConfig {
+            prefix_tokens: 2,
+            similarity: 0.5,
+            max_children: 100,
+        }
+    }
+}
+
+/// One mined template: its tokens (variable ones are [`WILDCARD`]) and the weight it gathered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub tokens: Vec<String>,
+    pub weight: u64,
+}
+
+impl Cluster {
+    pub fn template(&self) -> String {
+        self.tokens.join(" ")
+    }
+}
+
+/// Drain: messages are split into tokens; the token count, then the first `prefix_tokens` tokens
+/// choose a leaf; in the leaf the message joins the most similar cluster if similar enough
+/// (positions that differ become wildcards), else it starts a new one. Messages of different
+/// lengths never merge, and leading words act as constants: both are Drain's assumptions.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateMiner {
+    config: MinerConfig,
+    clusters: Vec<Cluster>,
+    /// (token count, routed prefix) → clusters in that leaf.
+    leaves: HashMap<(usize, Vec<String>), Vec<usize>>,
+    /// (token count, routed prefix so far) → the tokens already branched on at that node.
+    children: HashMap<(usize, Vec<String>), HashSet<String>>,
+}
+
+impl TemplateMiner {
+    pub fn new(config: MinerConfig) -> TemplateMiner {
+        TemplateMiner {
+            config,
+            ..TemplateMiner::default()
+        }
+    }
+
+    pub fn clusters(&self) -> &[Cluster] {
+        &self.clusters
+    }
+
+    /// Adds a (masked) message seen `weight` times; returns the id of the cluster it joined.
+    pub fn add(&mut self, masked: &str, weight: u64) -> usize {
+        let tokens: Vec<String> = masked.split(' ').map(str::to_string).collect();
+        let leaf = self.route(&tokens);
+        let best = self.leaves.get(&leaf).and_then(|ids| {
+            let mut best: Option<(usize, f64, usize)> = None;
+            for &id in ids {
+                let Some(cluster) = self.clusters.get(id) else {
+                    continue;
+                };
+                let (similarity, wildcards) = similarity(&cluster.tokens, &tokens);
+                // Ties go to the more general template, as in Drain.
+                let better = best
+                    .is_none_or(|(_, s, w)| similarity > s || (similarity == s && wildcards > w));
+                if better {
+                    best = Some((id, similarity, wildcards));
+                }
+            }
+            best
+        });
+        match best {
+            Some((id, similarity, _)) if similarity >= self.config.similarity => {
+                if let Some(cluster) = self.clusters.get_mut(id) {
+                    for (kept, seen) in cluster.tokens.iter_mut().zip(&tokens) {
+                        if kept != seen {
+                            *kept = WILDCARD.to_string();
+                        }
+                    }
+                    cluster.weight = cluster.weight.saturating_add(weight);
+                }
+                id
+            }
+            _ => {
+                let id = self.clusters.len();
+                self.clusters.push(Cluster { tokens, weight });
+                self.leaves.entry(leaf).or_default().push(id);
+                id
+            }
+        }
+    }
+
+    /// The leaf a message belongs to; registers new branches as it goes.
+    fn route(&mut self, tokens: &[String]) -> (usize, Vec<String>) {
+        let len = tokens.len();
+        let mut prefix = Vec::with_capacity(self.config.prefix_tokens);
+        for token in tokens.iter().take(self.config.prefix_tokens) {
+            // A token with a digit is a variable: it never gets a branch of its own.
+            let wanted = if token.bytes().any(|b| b.is_ascii_digit()) {
+                WILDCARD.to_string()
+            } else {
+                token.clone()
+            };
+            let branches = self.children.entry((len, prefix.clone())).or_default();
+            let step = if branches.contains(&wanted) || branches.len() < self.config.max_children {
+                wanted
+            } else {
+                WILDCARD.to_string()
+            };
+            branches.insert(step.clone());
+            prefix.push(step);
+        }
+        (len, prefix)
+    }
+}
+
+/// Drain's sequence similarity: equal constant tokens over the length; also the wildcard count.
+fn similarity(template: &[String], tokens: &[String]) -> (f64, usize) {
+    if template.len() != tokens.len() || template.is_empty() {
+        return (0.0, 0);
+    }
+    let mut equal = 0usize;
+    let mut wildcards = 0usize;
+    for (t, m) in template.iter().zip(tokens) {
+        if t == WILDCARD {
+            wildcards += 1;
+        } else if t == m {
+            equal += 1;
+        }
+    }
+    (equal as f64 / template.len() as f64, wildcards)
 }
 
 fn mask_token(token: &str) -> String {
@@ -138,6 +289,54 @@ mod tests {
             request_template(Some("POST"), Some("/api/v1/login"), 500),
             "POST /api/v1/login 500"
         );
+    }
+
+    #[test]
+    fn miner_merges_messages_that_differ_in_a_word() {
+        let mut miner = TemplateMiner::new(MinerConfig::default());
+        let a = miner.add("cache miss for key sessions on node alpha", 3);
+        let b = miner.add("cache miss for key users on node beta", 2);
+        assert_eq!(a, b);
+        assert_eq!(
+            miner.clusters()[a].template(),
+            "cache miss for key <*> on node <*>"
+        );
+        assert_eq!(miner.clusters()[a].weight, 5);
+    }
+
+    #[test]
+    fn miner_keeps_different_messages_apart() {
+        let mut miner = TemplateMiner::new(MinerConfig::default());
+        // Same length, different leading words: different leaves.
+        let ok = miner.add("login ok user=<*> took=<*>", 1);
+        let failed = miner.add("login failed user=<*> took=<*>", 1);
+        assert_ne!(ok, failed);
+        // Same leaf, too different.
+        let x = miner.add("worker pool resized from <*> to <*>", 1);
+        let y = miner.add("worker pool drained before shutdown completed now", 1);
+        assert_ne!(x, y);
+        // Different lengths never merge.
+        let short = miner.add("relation \"sessions\" does not exist", 1);
+        let long = miner.add("relation \"sessions\" does not exist at character <*>", 1);
+        assert_ne!(short, long);
+        assert_eq!(miner.clusters().len(), 6);
+    }
+
+    #[test]
+    fn miner_routes_numbers_and_overflow_to_the_wildcard_branch() {
+        let mut miner = TemplateMiner::new(MinerConfig {
+            max_children: 2,
+            ..MinerConfig::default()
+        });
+        let first = miner.add("42 jobs queued", 1);
+        let second = miner.add("17 jobs queued", 1);
+        assert_eq!(first, second);
+        // The node already has two branches ("<*>" and "alpha"): later first words share the
+        // wildcard branch, where they merge.
+        miner.add("alpha started now", 1);
+        miner.add("beta started now", 1);
+        let gamma = miner.add("gamma started now", 1);
+        assert_eq!(miner.clusters()[gamma].template(), "<*> started now");
     }
 
     #[test]

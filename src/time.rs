@@ -1,9 +1,11 @@
 //! Timestamps: every input time becomes UTC nanoseconds; zones come from the tz database (chrono-tz).
 
 use chrono::{
-    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat,
-    TimeZone, Utc,
+    DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
+    SecondsFormat, TimeZone, Utc,
 };
+use std::collections::BTreeMap;
+
 use chrono_tz::{OffsetName, Tz};
 
 use crate::event::{NS_PER_SEC, TimeNs};
@@ -31,6 +33,10 @@ pub enum TimeError {
     /// The local time does not exist in the zone (skipped by a DST change).
     NonexistentLocal,
     OutOfRange,
+    /// A timestamp without a year, and no reference time to take the year from.
+    NoYear,
+    /// A time counted from boot, and no reference time to place the boot at.
+    NoBootTime,
 }
 
 impl std::fmt::Display for TimeError {
@@ -40,6 +46,12 @@ impl std::fmt::Display for TimeError {
             TimeError::UnknownZone(z) => write!(f, "unknown time zone abbreviation {z:?}"),
             TimeError::NonexistentLocal => f.write_str("local time skipped by a DST change"),
             TimeError::OutOfRange => f.write_str("timestamp out of range"),
+            TimeError::NoYear => {
+                f.write_str("timestamp without a year and nothing to take it from")
+            }
+            TimeError::NoBootTime => {
+                f.write_str("time since boot and nothing to place the boot at")
+            }
         }
     }
 }
@@ -132,11 +144,55 @@ fn zone_uses_abbreviation(naive: &NaiveDateTime, tz: Tz, abbr: &str) -> Option<T
         .and_then(|dt| dt.timestamp_nanos_opt())
 }
 
+/// Ambiguous zone abbreviations met while parsing, with the zone each was read as, so the
+/// reader can be told (and can settle it with `--assume-tz`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimeNotes {
+    pub ambiguous: BTreeMap<String, Tz>,
+}
+
+impl TimeNotes {
+    /// One sentence per ambiguous abbreviation met.
+    pub fn describe(&self) -> Vec<String> {
+        self.ambiguous
+            .iter()
+            .map(|(abbr, used)| {
+                let zones = ABBREVIATIONS
+                    .iter()
+                    .find(|(a, _)| a == abbr)
+                    .map(|(_, z)| z.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default();
+                format!(
+                    "zone abbreviation {abbr} is ambiguous ({zones}); read as {}: pass --assume-tz with the zone meant to settle it",
+                    used.name()
+                )
+            })
+            .collect()
+    }
+}
+
+/// Whether a word is a zone this module can resolve (an abbreviation in the table or an IANA name).
+pub fn is_known_zone(word: &str) -> bool {
+    ABBREVIATIONS.iter().any(|(a, _)| *a == word)
+        || (word.contains('/') && word.parse::<Tz>().is_ok())
+}
+
 /// A local time followed by a zone abbreviation (`2023-10-15 14:59:50.123 EDT`), to UTC.
 pub fn abbreviated_to_utc(
     naive: &NaiveDateTime,
     abbr: &str,
     ctx: &TimeContext,
+) -> Result<TimeNs, TimeError> {
+    abbreviated_to_utc_noted(naive, abbr, ctx, None)
+}
+
+/// As [`abbreviated_to_utc`], recording in `notes` an ambiguous abbreviation that `--assume-tz`
+/// did not settle.
+pub fn abbreviated_to_utc_noted(
+    naive: &NaiveDateTime,
+    abbr: &str,
+    ctx: &TimeContext,
+    notes: Option<&mut TimeNotes>,
 ) -> Result<TimeNs, TimeError> {
     let Some((_, zones)) = ABBREVIATIONS.iter().find(|(a, _)| *a == abbr) else {
         // An IANA name can stand where an abbreviation usually does (some log_timezone settings).
@@ -148,8 +204,12 @@ pub fn abbreviated_to_utc(
     if let Some(ns) = zone_uses_abbreviation(naive, ctx.assume_tz, abbr) {
         return Ok(ns);
     }
+    let ambiguous = is_ambiguous_abbreviation(abbr);
     for tz in zones.iter() {
         if let Some(ns) = zone_uses_abbreviation(naive, *tz, abbr) {
+            if ambiguous && let Some(notes) = notes {
+                notes.ambiguous.entry(abbr.to_string()).or_insert(*tz);
+            }
             return Ok(ns);
         }
     }
@@ -171,9 +231,7 @@ pub fn abbreviated_to_utc(
     Err(TimeError::UnknownZone(abbr.to_string()))
 }
 
-use chrono::{Datelike, Offset};
-
-fn fixed_local_to_utc(naive: &NaiveDateTime, offset: FixedOffset) -> Result<TimeNs, TimeError> {
+pub fn fixed_local_to_utc(naive: &NaiveDateTime, offset: FixedOffset) -> Result<TimeNs, TimeError> {
     match offset.from_local_datetime(naive) {
         LocalResult::Single(dt) => to_ns(&dt),
         _ => Err(TimeError::OutOfRange),
@@ -209,22 +267,178 @@ pub fn parse_numeric_offset(s: &str) -> Option<FixedOffset> {
     FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
-/// Parses a date-time written `YYYY-MM-DD[T ]HH:MM:SS[.fraction]`, no zone.
+/// Reads `n` ASCII digits at `at` as a number.
+fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let slice = b.get(at..at + n)?;
+    let mut value = 0u32;
+    for &c in slice {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u32::from(c - b'0');
+    }
+    Some(value)
+}
+
+/// A fraction of a second written after `.` or `,` (any number of digits), in nanoseconds.
+fn fraction_ns(frac: &[u8]) -> Option<u32> {
+    if frac.is_empty() || !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut ns = 0u32;
+    for i in 0..9 {
+        ns = ns * 10 + frac.get(i).map_or(0, |c| u32::from(c - b'0'));
+    }
+    Some(ns)
+}
+
+/// Parses `HH:MM:SS[.fraction]` (`,` accepted for the fraction, as log4j and Python write it).
+pub fn parse_clock(s: &str) -> Option<NaiveTime> {
+    let b = s.as_bytes();
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (h, m, sec) = (digits(b, 0, 2)?, digits(b, 3, 2)?, digits(b, 6, 2)?);
+    let nano = match b.get(8) {
+        None => 0,
+        Some(b'.' | b',') => fraction_ns(&b[9..])?,
+        Some(_) => return None,
+    };
+    // A leap second (:60) is folded into the second before it.
+    let (sec, nano) = if sec == 60 {
+        (59, 999_999_999)
+    } else {
+        (sec, nano)
+    };
+    NaiveTime::from_hms_nano_opt(h, m, sec, nano)
+}
+
+/// Parses a date-time written `YYYY-MM-DD[T ]HH:MM:SS[.fraction]`, no zone. Hand-written: this
+/// runs once per line on most formats.
 pub fn parse_naive(s: &str) -> Option<NaiveDateTime> {
     let b = s.as_bytes();
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b' ') {
         return None;
     }
-    let date = NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").ok()?;
-    let time = NaiveTime::parse_from_str(&s[11..], "%H:%M:%S%.f")
-        .or_else(|_| NaiveTime::parse_from_str(&s[11..], "%H:%M:%S,%f"))
-        .ok()?;
-    Some(date.and_time(time))
+    let date =
+        NaiveDate::from_ymd_opt(digits(b, 0, 4)? as i32, digits(b, 5, 2)?, digits(b, 8, 2)?)?;
+    Some(date.and_time(parse_clock(&s[11..])?))
 }
 
-/// Parses an ISO 8601 / RFC 3339 timestamp: with `Z`, a numeric offset, or no zone
-/// (then `ctx.assume_tz`). Accepts `T` or a space between date and time.
+/// Parses `YYYY/MM/DD HH:MM:SS[.fraction]` (nginx error log, Go's `log` package), no zone.
+pub fn parse_slashed(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'/' || b[7] != b'/' || b[10] != b' ' {
+        return None;
+    }
+    let date =
+        NaiveDate::from_ymd_opt(digits(b, 0, 4)? as i32, digits(b, 5, 2)?, digits(b, 8, 2)?)?;
+    Some(date.and_time(parse_clock(&s[11..])?))
+}
+
+/// `Jan`..`Dec` (any case) to 1..=12.
+pub fn month_number(abbr: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let a = abbr.get(..3)?;
+    MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(a))
+        .map(|i| i as u32 + 1)
+}
+
+/// Parses the C library's `asctime` layout with an optional fraction, as Apache's error log and
+/// `dmesg -T` write it: `Sun Dec 04 04:47:44 2005`, `Fri Sep 09 10:42:29.902022 2011`. No zone.
+pub fn parse_ctime(s: &str) -> Option<NaiveDateTime> {
+    let mut parts = s.split_ascii_whitespace();
+    let _weekday = parts.next()?;
+    let month = month_number(parts.next()?)?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    let clock = parse_clock(parts.next()?)?;
+    let year: i32 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(NaiveDate::from_ymd_opt(year, month, day)?.and_time(clock))
+}
+
+/// A month, day and time of day without a year (BSD syslog's `Jun 14 15:16:01`, klog's
+/// `0517 15:04:22.619632`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YearlessTime {
+    pub month: u32,
+    pub day: u32,
+    pub time: NaiveTime,
+}
+
+/// Parses BSD syslog's `Mmm dd HH:MM:SS[.fraction]` (day padded with a space or a zero).
+pub fn parse_syslog_date(s: &str) -> Option<YearlessTime> {
+    let mut parts = s.split_ascii_whitespace();
+    let month = month_number(parts.next()?)?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    let time = parse_clock(parts.next()?)?;
+    if !(1..=31).contains(&day) {
+        return None;
+    }
+    Some(YearlessTime { month, day, time })
+}
+
+/// How far after the anchor a year-less timestamp may fall before it is read as the year before
+/// (logs are written before they are collected; a little slack covers clock skew between hosts).
+const YEARLESS_SLACK_DAYS: i64 = 35;
+
+/// Places a year-less timestamp near `anchor` (the other sources' last time, or the file's
+/// modification time): the latest year that puts it no later than the anchor plus a few weeks.
+/// A file that runs from December into January therefore rolls over at New Year. The wall
+/// clock is never consulted.
+pub fn yearless_to_utc(t: &YearlessTime, anchor: TimeNs, tz: Tz) -> Result<TimeNs, TimeError> {
+    let anchor_year = DateTime::<Utc>::from_timestamp_nanos(anchor).year();
+    let limit = anchor.saturating_add(YEARLESS_SLACK_DAYS * 86_400 * NS_PER_SEC);
+    let mut best: Option<TimeNs> = None;
+    let mut earliest: Option<TimeNs> = None;
+    for year in [anchor_year + 1, anchor_year, anchor_year - 1] {
+        // Feb 29 exists only in leap years: such a year is simply not a candidate.
+        let Some(date) = NaiveDate::from_ymd_opt(year, t.month, t.day) else {
+            continue;
+        };
+        let Ok(ns) = local_to_utc(&date.and_time(t.time), tz) else {
+            continue;
+        };
+        earliest = Some(earliest.map_or(ns, |e: TimeNs| e.min(ns)));
+        if ns <= limit && best.is_none_or(|b| ns > b) {
+            best = Some(ns);
+        }
+    }
+    best.or(earliest).ok_or(TimeError::Malformed)
+}
+
+/// Places a year-less timestamp nearest to `previous`, the time of the line before it in the same
+/// file: logs run forward, so December followed by January is the next year, and a date a few
+/// weeks on stays in the same year.
+pub fn yearless_near(t: &YearlessTime, previous: TimeNs, tz: Tz) -> Result<TimeNs, TimeError> {
+    let year = DateTime::<Utc>::from_timestamp_nanos(previous).year();
+    [year - 1, year, year + 1]
+        .into_iter()
+        .filter_map(|y| NaiveDate::from_ymd_opt(y, t.month, t.day))
+        .filter_map(|d| local_to_utc(&d.and_time(t.time), tz).ok())
+        .min_by_key(|ns| (ns - previous).unsigned_abs())
+        .ok_or(TimeError::Malformed)
+}
+
+/// Parses an ISO 8601 / RFC 3339 timestamp: with `Z`, a numeric offset, a zone abbreviation,
+/// or no zone (then `ctx.assume_tz`). Accepts `T` or a space between date and time, and `.` or
+/// `,` before the fraction.
 pub fn parse_iso(s: &str, ctx: &TimeContext) -> Result<TimeNs, TimeError> {
+    parse_iso_noted(s, ctx, None)
+}
+
+/// As [`parse_iso`], recording ambiguous abbreviations in `notes`.
+pub fn parse_iso_noted(
+    s: &str,
+    ctx: &TimeContext,
+    notes: Option<&mut TimeNotes>,
+) -> Result<TimeNs, TimeError> {
     let s = s.trim();
     if s.len() < 19 {
         return Err(TimeError::Malformed);
@@ -238,55 +452,150 @@ pub fn parse_iso(s: &str, ctx: &TimeContext) -> Result<TimeNs, TimeError> {
             end += 1;
         }
     }
-    let naive = parse_naive(&s[..end]).ok_or(TimeError::Malformed)?;
-    let zone = s[end..].trim_start();
+    // `get` rather than indexing: a stray multi-byte character must not panic.
+    let naive = s
+        .get(..end)
+        .and_then(parse_naive)
+        .ok_or(TimeError::Malformed)?;
+    let mut zone = s.get(end..).ok_or(TimeError::Malformed)?.trim_start();
+    // Go's time.String() may end with the monotonic clock reading (" m=+0.001").
+    if let Some(cut) = zone.find(" m=") {
+        zone = zone[..cut].trim_end();
+    }
+    zone_to_utc(&naive, zone, ctx, notes)
+}
+
+/// A local time and what follows it as its zone (empty, `Z`, an offset, `-0400 EDT`, an
+/// abbreviation or an IANA name), to UTC.
+pub fn zone_to_utc(
+    naive: &NaiveDateTime,
+    zone: &str,
+    ctx: &TimeContext,
+    notes: Option<&mut TimeNotes>,
+) -> Result<TimeNs, TimeError> {
     if zone.is_empty() {
-        return local_to_utc(&naive, ctx.assume_tz);
+        return local_to_utc(naive, ctx.assume_tz);
     }
     if let Some(offset) = parse_numeric_offset(zone) {
-        return fixed_local_to_utc(&naive, offset);
+        return fixed_local_to_utc(naive, offset);
     }
     // Go's time.String(): "-0400 EDT" — the offset says it all.
     if let Some((offset, abbr)) = zone.split_once(' ')
         && abbr.bytes().all(|b| b.is_ascii_alphabetic())
         && let Some(offset) = parse_numeric_offset(offset)
     {
-        return fixed_local_to_utc(&naive, offset);
+        return fixed_local_to_utc(naive, offset);
     }
-    if zone.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return abbreviated_to_utc(&naive, zone, ctx);
+    if zone.bytes().all(|b| b.is_ascii_alphabetic()) || zone.contains('/') {
+        return abbreviated_to_utc_noted(naive, zone, ctx, notes);
     }
     Err(TimeError::Malformed)
 }
 
-/// Parses the Common Log Format time `15/Oct/2023:15:00:00 -0400`.
+/// Parses the Common Log Format time `15/Oct/2023:15:00:00 -0400` (HAProxy adds milliseconds:
+/// `25/Feb/2019:16:19:48.143`, and may leave the offset out, then `assume_tz` applies).
 pub fn parse_clf(s: &str) -> Result<TimeNs, TimeError> {
-    let (local, zone) = s.split_once(' ').ok_or(TimeError::Malformed)?;
-    let naive = NaiveDateTime::parse_from_str(local, "%d/%b/%Y:%H:%M:%S%.f")
-        .map_err(|_| TimeError::Malformed)?;
-    let offset = parse_numeric_offset(zone).ok_or(TimeError::Malformed)?;
-    fixed_local_to_utc(&naive, offset)
+    parse_clf_in(s, chrono_tz::UTC)
 }
 
-/// Seconds, milliseconds, microseconds or nanoseconds since the epoch, told apart by magnitude
-/// (valid for dates between 1973 and 2286 in every unit).
-pub fn epoch_by_magnitude(value: f64) -> Result<TimeNs, TimeError> {
-    if !value.is_finite() || value <= 0.0 {
-        return Err(TimeError::OutOfRange);
-    }
-    let ns = if value < 1e11 {
-        value * 1e9
-    } else if value < 1e14 {
-        value * 1e6
-    } else if value < 1e17 {
-        value * 1e3
-    } else {
-        value
+/// As [`parse_clf`], with the zone for a time written without an offset.
+pub fn parse_clf_in(s: &str, tz: Tz) -> Result<TimeNs, TimeError> {
+    let (local, zone) = match s.split_once(' ') {
+        Some((l, z)) => (l, Some(z)),
+        None => (s, None),
     };
-    if ns > i64::MAX as f64 {
+    let b = local.as_bytes();
+    if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
+        return Err(TimeError::Malformed);
+    }
+    let day = digits(b, 0, 2).ok_or(TimeError::Malformed)?;
+    let month = month_number(&local[3..6]).ok_or(TimeError::Malformed)?;
+    let year = digits(b, 7, 4).ok_or(TimeError::Malformed)?;
+    let clock = parse_clock(&local[12..]).ok_or(TimeError::Malformed)?;
+    let naive = NaiveDate::from_ymd_opt(year as i32, month, day)
+        .ok_or(TimeError::Malformed)?
+        .and_time(clock);
+    match zone {
+        Some(z) => {
+            let offset = parse_numeric_offset(z).ok_or(TimeError::Malformed)?;
+            fixed_local_to_utc(&naive, offset)
+        }
+        None => local_to_utc(&naive, tz),
+    }
+}
+
+/// Nanoseconds per unit of an epoch value of this magnitude (seconds, milliseconds,
+/// microseconds or nanoseconds; valid for dates between 1973 and 2286 in every unit).
+fn epoch_unit(magnitude: f64) -> i64 {
+    if magnitude < 1e11 {
+        NS_PER_SEC
+    } else if magnitude < 1e14 {
+        1_000_000
+    } else if magnitude < 1e17 {
+        1_000
+    } else {
+        1
+    }
+}
+
+/// Seconds, milliseconds, microseconds or nanoseconds since the epoch, told apart by magnitude.
+/// The whole and fractional parts are scaled apart, so `1697396401.204` stays .204 s.
+pub fn epoch_by_magnitude(value: f64) -> Result<TimeNs, TimeError> {
+    if !value.is_finite() || value <= 0.0 || value >= 9.2e18 {
         return Err(TimeError::OutOfRange);
     }
-    Ok(ns as i64)
+    let unit = epoch_unit(value);
+    let whole = value.trunc();
+    // A float of seconds holds about microseconds at today's magnitude: round there, so
+    // 1697396401.204 is .204000 s and not .203999996 s.
+    let step = (unit / 1_000_000).max(1);
+    let fraction = ((value - whole) * (unit / step) as f64).round() as i64 * step;
+    (whole as i64)
+        .checked_mul(unit)
+        .and_then(|ns| ns.checked_add(fraction))
+        .ok_or(TimeError::OutOfRange)
+}
+
+/// A whole epoch number (seconds, ms, µs or ns by magnitude), exactly.
+pub fn epoch_from_int(value: i64) -> Result<TimeNs, TimeError> {
+    if value <= 0 {
+        return Err(TimeError::OutOfRange);
+    }
+    value
+        .checked_mul(epoch_unit(value as f64))
+        .ok_or(TimeError::OutOfRange)
+}
+
+/// An epoch written as decimal text (`1697396401.204131`), exactly; unit by magnitude.
+pub fn parse_epoch_text(s: &str) -> Result<TimeNs, TimeError> {
+    let s = s.trim();
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty()
+        || whole.len() > 19
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(TimeError::Malformed);
+    }
+    let whole: i64 = whole.parse().map_err(|_| TimeError::OutOfRange)?;
+    if whole <= 0 {
+        return Err(TimeError::OutOfRange);
+    }
+    let unit = epoch_unit(whole as f64);
+    // Digits of the fraction that still mean something at nanosecond resolution.
+    let digits = unit.ilog10() as usize;
+    let mut frac_ns = 0i64;
+    for i in 0..digits {
+        let d = fraction
+            .as_bytes()
+            .get(i)
+            .map_or(0, |b| i64::from(b - b'0'));
+        frac_ns = frac_ns * 10 + d;
+    }
+    whole
+        .checked_mul(unit)
+        .and_then(|ns| ns.checked_add(frac_ns))
+        .ok_or(TimeError::OutOfRange)
 }
 
 /// RFC 3339 in UTC with `Z`; whole seconds unless the time has a fraction (then milliseconds).
@@ -377,6 +686,21 @@ mod tests {
     }
 
     #[test]
+    fn malformed_text_is_an_error_not_a_panic() {
+        for bad in [
+            "2023-10-15T15:00:0é",
+            "2023-10-15 15:00:00é",
+            "20é3-10-15 15:00:00",
+            "",
+            "2023-13-45 25:61:61",
+        ] {
+            assert!(parse_iso(bad, &ctx()).is_err(), "{bad}");
+        }
+        assert!(parse_clock("1é:00:00").is_none());
+        assert!(parse_clf("15/Oé/2023:15:00:00 -0400").is_err());
+    }
+
+    #[test]
     fn clf_time() {
         let ns = parse_clf("15/Oct/2023:15:00:00 -0400").unwrap();
         assert_eq!(format_utc(ns), "2023-10-15T19:00:00Z");
@@ -391,6 +715,54 @@ mod tests {
         assert_eq!(epoch_by_magnitude(1_697_396_400_000_000.0).unwrap(), want);
         assert_eq!(epoch_by_magnitude(1.6973964e18).unwrap(), want);
         assert!(epoch_by_magnitude(-1.0).is_err());
+        assert_eq!(
+            format_utc(epoch_by_magnitude(1_697_396_401.204).unwrap()),
+            "2023-10-15T19:00:01.204Z"
+        );
+        assert_eq!(
+            parse_epoch_text("1697396401.204131").unwrap(),
+            1_697_396_401_204_131_000
+        );
+        assert_eq!(
+            parse_epoch_text("1697396401204").unwrap(),
+            1_697_396_401_204_000_000
+        );
+        assert!(parse_epoch_text("12ab").is_err());
+    }
+
+    #[test]
+    fn yearless_times() {
+        let t = |s: &str| parse_syslog_date(s).unwrap();
+        let at = |s: &str| parse_iso(s, &ctx()).unwrap();
+        let utc = chrono_tz::UTC;
+        // From a reference time: the latest year not (much) after it.
+        let anchor = at("2024-01-05T00:00:00Z");
+        assert_eq!(
+            format_utc(yearless_to_utc(&t("Dec 31 23:59:58"), anchor, utc).unwrap()),
+            "2023-12-31T23:59:58Z"
+        );
+        assert_eq!(
+            format_utc(yearless_to_utc(&t("Jan  2 08:00:00"), anchor, utc).unwrap()),
+            "2024-01-02T08:00:00Z"
+        );
+        // From the line before: the nearest year, across New Year and over weeks.
+        let prev = at("2023-12-31T23:59:58Z");
+        assert_eq!(
+            format_utc(yearless_near(&t("Jan  1 00:00:03"), prev, utc).unwrap()),
+            "2024-01-01T00:00:03Z"
+        );
+        let prev = at("2026-06-14T15:16:01Z");
+        assert_eq!(
+            format_utc(yearless_near(&t("Jul 27 14:42:00"), prev, utc).unwrap()),
+            "2026-07-27T14:42:00Z"
+        );
+        // Feb 29 only exists in leap years.
+        assert_eq!(
+            format_utc(
+                yearless_to_utc(&t("Feb 29 12:00:00"), at("2025-03-01T00:00:00Z"), utc).unwrap()
+            ),
+            "2024-02-29T12:00:00Z"
+        );
     }
 
     #[test]

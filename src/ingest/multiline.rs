@@ -10,6 +10,21 @@
 //!
 //! Anything else that does not parse is an unparsed line, never silently glued to a record.
 
+/// Whether a line, seen on its own, has the shape of a continuation (used when sniffing formats,
+/// where there is no state: a Python exception line closing a traceback is not recognised).
+pub fn looks_like_continuation(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    if trimmed.is_empty() {
+        return false;
+    }
+    line.len() != trimmed.len()
+        || trimmed.starts_with("Traceback (most recent call last):")
+        || trimmed.starts_with("Caused by:")
+        || trimmed.starts_with("Suppressed:")
+        || (trimmed.starts_with("at ") && trimmed.contains('('))
+        || (trimmed.starts_with("... ") && trimmed.ends_with(" more"))
+}
+
 /// State carried between lines of one file.
 #[derive(Debug, Default)]
 pub struct Joiner {

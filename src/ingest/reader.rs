@@ -206,6 +206,74 @@ impl<R: Read> LineReader<R> {
     pub fn lines_read(&self) -> u64 {
         self.line_number
     }
+
+    /// The first bytes of the stream, without consuming them: at least `min` bytes (or the
+    /// whole stream if shorter) and the first line when it fits in the buffer. Read errors are
+    /// kept for `next_line` to report.
+    pub fn peek(&mut self, min: usize) -> &[u8] {
+        loop {
+            let held = &self.buf[self.start..self.end];
+            let enough = held.len() >= min && memchr::memchr(b'\n', held).is_some();
+            if self.eof || enough || held.len() >= self.buf.len() {
+                break;
+            }
+            // refill never fails: errors are stored and end the stream.
+            let _ = self.refill();
+        }
+        &self.buf[self.start..self.end]
+    }
+
+    /// Moves the rest of the stream into `out`, up to `cap` bytes. Returns whether the end was
+    /// reached; when not, the reader stands after the bytes handed out (count the remaining
+    /// lines with [`LineReader::count_rest`]). A read error is returned after the bytes before it.
+    pub fn read_rest(&mut self, out: &mut Vec<u8>, cap: usize) -> io::Result<bool> {
+        loop {
+            let room = cap.saturating_sub(out.len());
+            let available = self.end - self.start;
+            let take = available.min(room);
+            out.extend_from_slice(&self.buf[self.start..self.start + take]);
+            self.start += take;
+            if self.start < self.end {
+                return Ok(false);
+            }
+            if self.eof {
+                return match self.error.take() {
+                    Some(e) => Err(e),
+                    None => Ok(true),
+                };
+            }
+            self.start = 0;
+            self.end = 0;
+            self.refill()?;
+            if out.len() >= cap && self.end > self.start {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Counts the newlines left in the stream (after [`LineReader::read_rest`] stopped at its cap),
+    /// and whether the last line lacks one.
+    pub fn count_rest(&mut self) -> io::Result<(u64, bool)> {
+        let mut newlines = 0u64;
+        let mut last_byte = None;
+        loop {
+            let chunk = &self.buf[self.start..self.end];
+            newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
+            if let Some(&b) = chunk.last() {
+                last_byte = Some(b);
+            }
+            self.start = self.end;
+            if self.eof {
+                if let Some(e) = self.error.take() {
+                    return Err(e);
+                }
+                return Ok((newlines, last_byte.is_some_and(|b| b != b'\n')));
+            }
+            self.start = 0;
+            self.end = 0;
+            self.refill()?;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -240,6 +308,23 @@ mod tests {
         for chunk in 1..40 {
             assert_eq!(collect(input, chunk, 1 << 10), want, "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn peek_then_read_rest_with_cap() {
+        let input = b"[\n  {\"a\": 1}\n]\n";
+        let mut r = LineReader::with_limits(&input[..], 4, 100);
+        assert!(r.peek(8).starts_with(b"[\n  {"));
+        let mut out = Vec::new();
+        assert!(r.read_rest(&mut out, 1000).unwrap());
+        assert_eq!(out, input);
+        let mut r = LineReader::with_limits(&input[..], 4, 100);
+        let mut out = Vec::new();
+        assert!(!r.read_rest(&mut out, 5).unwrap());
+        assert_eq!(out.len(), 5);
+        let (newlines, open_end) = r.count_rest().unwrap();
+        assert_eq!(newlines, 2);
+        assert!(!open_end);
     }
 
     #[test]

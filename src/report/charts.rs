@@ -1,4 +1,6 @@
-//! PNG charts for the postmortem (error rate, request volume, failing users, data per source), rendered in memory.
+//! Charts for the postmortem (error rate, request volume, failing users, data per source),
+//! rendered in memory as PNG and, on request, SVG: the painters draw on one [`Surface`] that is
+//! either a bitmap or an SVG document, so both formats show exactly the same chart.
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -11,8 +13,10 @@ use plotters::coord::Shift;
 use plotters::coord::combinators::WithKeyPoints;
 use plotters::coord::types::{RangedCoordf64, RangedCoordi64};
 use plotters::prelude::*;
+// Not `BackendStyle`: in scope it would make `stroke_width` on colours ambiguous.
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontDesc, FontFamily, FontStyle, register_font};
+use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErrorKind};
 
 /// Requests seen in one minute (the aggregate's per-minute counters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,6 +78,14 @@ pub struct Chart {
     pub width: u32,
     pub height: u32,
     pub png: Vec<u8>,
+    /// The same chart as an SVG document, when asked for.
+    pub svg: Option<String>,
+}
+
+/// Which renderings to produce besides the PNG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChartFormats {
+    pub svg: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +155,7 @@ const NOTE_SIZE: f64 = 26.0;
 const MIN_TIME: i64 = -62_135_596_800;
 const MAX_TIME: i64 = 253_402_300_799;
 
-type Area<'b> = DrawingArea<BitMapBackend<'b>, Shift>;
+type Area<'b> = DrawingArea<Surface<'b>, Shift>;
 type TimeCoord = Cartesian2d<WithKeyPoints<RangedCoordi64>, RangedCoordf64>;
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -152,8 +164,16 @@ const REQUESTS_TITLE: &str = "Requests per minute: OK vs failed";
 const USERS_TITLE: &str = "Share of active users with a failed request, per minute";
 const SOURCES_TITLE: &str = "Events per source";
 
-/// Renders the four charts, always in the same order and always all four, so the report can link them unconditionally.
+/// Renders the four charts as PNG, always in the same order and always all four, so the report can link them unconditionally.
 pub fn render_charts(input: &ChartInput) -> Result<Vec<Chart>, ChartError> {
+    render_charts_as(input, ChartFormats::default())
+}
+
+/// Renders the four charts as PNG and the other formats asked for.
+pub fn render_charts_as(
+    input: &ChartInput,
+    formats: ChartFormats,
+) -> Result<Vec<Chart>, ChartError> {
     ensure_font()?;
     let context = Context::new(input);
     type Painter = fn(&Area, &Context, &str) -> DrawResult;
@@ -167,12 +187,18 @@ pub fn render_charts(input: &ChartInput) -> Result<Vec<Chart>, ChartError> {
         .iter()
         .map(|&(file_name, title, paint)| {
             let png = render_png(file_name, |root| paint(root, &context, title))?;
+            let svg = if formats.svg {
+                Some(render_svg(file_name, |root| paint(root, &context, title))?)
+            } else {
+                None
+            };
             Ok(Chart {
                 file_name: file_name.to_string(),
                 title: title.to_string(),
                 width: CHART_WIDTH,
                 height: CHART_HEIGHT,
                 png,
+                svg,
             })
         })
         .collect()
@@ -195,8 +221,11 @@ fn render_png(
     let draw_error = |message: String| ChartError::Draw { chart, message };
     let mut rgb = vec![255u8; CHART_WIDTH as usize * CHART_HEIGHT as usize * 3];
     {
-        let root =
-            BitMapBackend::with_buffer(&mut rgb, (CHART_WIDTH, CHART_HEIGHT)).into_drawing_area();
+        let root = Surface::Bitmap(BitMapBackend::with_buffer(
+            &mut rgb,
+            (CHART_WIDTH, CHART_HEIGHT),
+        ))
+        .into_drawing_area();
         root.fill(&WHITE).map_err(|e| draw_error(e.to_string()))?;
         paint(&root).map_err(|e| draw_error(e.to_string()))?;
         root.present().map_err(|e| draw_error(e.to_string()))?;
@@ -206,6 +235,168 @@ fn render_png(
         .write_image(&rgb, CHART_WIDTH, CHART_HEIGHT, image::ColorType::Rgb8)
         .map_err(|source| ChartError::Encode { chart, source })?;
     Ok(png)
+}
+
+fn render_svg(
+    chart: &'static str,
+    paint: impl FnOnce(&Area) -> DrawResult,
+) -> Result<String, ChartError> {
+    let draw_error = |message: String| ChartError::Draw { chart, message };
+    let mut svg = String::new();
+    {
+        let root = Surface::Svg(SVGBackend::with_string(
+            &mut svg,
+            (CHART_WIDTH, CHART_HEIGHT),
+        ))
+        .into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw_error(e.to_string()))?;
+        paint(&root).map_err(|e| draw_error(e.to_string()))?;
+        root.present().map_err(|e| draw_error(e.to_string()))?;
+    }
+    // The layout was measured with the embedded DejaVu Sans; the SVG names the private family,
+    // which no viewer has, so point it at DejaVu Sans and close relatives instead.
+    Ok(svg.replace(
+        &format!("font-family=\"{FONT_FAMILY}\""),
+        "font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\"",
+    ))
+}
+
+/// The surface the painters draw on: a bitmap for the PNG, an SVG document for `--svg`.
+/// Every call is passed to the backend as is, so each keeps its own way of drawing (the SVG
+/// backend writes text and shapes as elements rather than pixels).
+pub enum Surface<'a> {
+    Bitmap(BitMapBackend<'a>),
+    Svg(SVGBackend<'a>),
+}
+
+/// A backend error, as text (the two backends have different error types).
+#[derive(Debug)]
+pub struct SurfaceError(String);
+
+impl std::fmt::Display for SurfaceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SurfaceError {}
+
+fn lift<E: std::error::Error + Send + Sync>(
+    e: DrawingErrorKind<E>,
+) -> DrawingErrorKind<SurfaceError> {
+    match e {
+        DrawingErrorKind::DrawingError(e) => {
+            DrawingErrorKind::DrawingError(SurfaceError(e.to_string()))
+        }
+        DrawingErrorKind::FontError(e) => DrawingErrorKind::FontError(e),
+    }
+}
+
+macro_rules! on_surface {
+    ($surface:expr, $backend:ident => $call:expr) => {
+        match $surface {
+            Surface::Bitmap($backend) => $call.map_err(lift),
+            Surface::Svg($backend) => $call.map_err(lift),
+        }
+    };
+}
+
+impl DrawingBackend for Surface<'_> {
+    type ErrorType = SurfaceError;
+
+    fn get_size(&self) -> (u32, u32) {
+        match self {
+            Surface::Bitmap(b) => b.get_size(),
+            Surface::Svg(b) => b.get_size(),
+        }
+    }
+
+    fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.ensure_prepared())
+    }
+
+    fn present(&mut self) -> Result<(), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.present())
+    }
+
+    fn draw_pixel(
+        &mut self,
+        point: BackendCoord,
+        color: BackendColor,
+    ) -> Result<(), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.draw_pixel(point, color))
+    }
+
+    fn draw_line<S: plotters_backend::BackendStyle>(
+        &mut self,
+        from: BackendCoord,
+        to: BackendCoord,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.draw_line(from, to, style))
+    }
+
+    fn draw_rect<S: plotters_backend::BackendStyle>(
+        &mut self,
+        upper_left: BackendCoord,
+        bottom_right: BackendCoord,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.draw_rect(upper_left, bottom_right, style, fill))
+    }
+
+    fn draw_path<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        path: I,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.draw_path(path, style))
+    }
+
+    fn draw_circle<S: plotters_backend::BackendStyle>(
+        &mut self,
+        center: BackendCoord,
+        radius: u32,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.draw_circle(center, radius, style, fill))
+    }
+
+    fn fill_polygon<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        vert: I,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.fill_polygon(vert, style))
+    }
+
+    fn draw_text<S: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &S,
+        pos: BackendCoord,
+    ) -> Result<(), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.draw_text(text, style, pos))
+    }
+
+    fn estimate_text_size<S: BackendTextStyle>(
+        &self,
+        text: &str,
+        style: &S,
+    ) -> Result<(u32, u32), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.estimate_text_size(text, style))
+    }
+
+    fn blit_bitmap(
+        &mut self,
+        pos: BackendCoord,
+        size: (u32, u32),
+        src: &[u8],
+    ) -> Result<(), DrawingErrorKind<SurfaceError>> {
+        on_surface!(self, b => b.blit_bitmap(pos, size, src))
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1018,7 +1209,7 @@ fn build_time_chart<'a, 'b>(
     layout: &Layout,
     y_label_area: u32,
     y_top: f64,
-) -> Result<ChartContext<'a, BitMapBackend<'b>, TimeCoord>, Box<dyn std::error::Error>> {
+) -> Result<ChartContext<'a, Surface<'b>, TimeCoord>, Box<dyn std::error::Error>> {
     let chart = ChartBuilder::on(root)
         .margin_top(layout.plot_top.max(0) as u32)
         .margin_left(MARGIN_LEFT)
@@ -1034,7 +1225,7 @@ fn build_time_chart<'a, 'b>(
 }
 
 fn draw_time_mesh(
-    chart: &mut ChartContext<BitMapBackend, TimeCoord>,
+    chart: &mut ChartContext<Surface, TimeCoord>,
     axis: &TimeAxis,
     y_desc: Option<&str>,
 ) -> DrawResult {
@@ -1066,7 +1257,7 @@ fn draw_time_mesh(
 /// Light red columns over each outage window, from the outage label row down to the x axis.
 fn draw_outage_windows(
     root: &Area,
-    chart: &ChartContext<BitMapBackend, TimeCoord>,
+    chart: &ChartContext<Surface, TimeCoord>,
     context: &Context,
     axis: &TimeAxis,
     layout: &Layout,
@@ -1111,7 +1302,7 @@ fn draw_outage_windows(
 /// Thin borders on top of the data, so a window stays visible where opaque areas cover its shading.
 fn draw_outage_edges(
     root: &Area,
-    chart: &ChartContext<BitMapBackend, TimeCoord>,
+    chart: &ChartContext<Surface, TimeCoord>,
     context: &Context,
     layout: &Layout,
 ) -> DrawResult {
@@ -1131,7 +1322,7 @@ fn draw_outage_edges(
 
 fn draw_markers(
     root: &Area,
-    chart: &ChartContext<BitMapBackend, TimeCoord>,
+    chart: &ChartContext<Surface, TimeCoord>,
     layout: &Layout,
 ) -> DrawResult {
     let (_, y_pixels) = chart.plotting_area().get_pixel_range();
@@ -1196,11 +1387,7 @@ fn draw_markers(
     Ok(())
 }
 
-fn draw_note(
-    root: &Area,
-    chart: &ChartContext<BitMapBackend, TimeCoord>,
-    note: &str,
-) -> DrawResult {
+fn draw_note(root: &Area, chart: &ChartContext<Surface, TimeCoord>, note: &str) -> DrawResult {
     let (x_pixels, y_pixels) = chart.plotting_area().get_pixel_range();
     let style = text_style(NOTE_SIZE, &MUTED);
     let width = text_width(root, note, &style)?;
@@ -1229,7 +1416,7 @@ fn segments(points: &[Option<(i64, f64)>]) -> Vec<Vec<(i64, f64)>> {
 }
 
 fn draw_percent_line(
-    chart: &mut ChartContext<BitMapBackend, TimeCoord>,
+    chart: &mut ChartContext<Surface, TimeCoord>,
     points: &[Option<(i64, f64)>],
 ) -> DrawResult {
     let segments = segments(points);

@@ -1,531 +1,215 @@
-//! `postmortem.md`: the draft postmortem (Issue Summary, Impact, Detection, Timeline, Root Cause
-//! and Resolution, Corrective and Preventative Measures, Appendix), rendered from an analysis.
-//! Log text is escaped: a log line cannot break the document's layout.
+//! `postmortem.md`: renders the drafted document as GitHub-flavoured Markdown. Every piece of
+//! text is escaped here, so a log line can neither break the layout (tables, lists) nor inject
+//! markup, links, images or raw HTML.
 
 use std::fmt::Write;
 
-use chrono::Offset;
-use chrono_tz::Tz;
+use super::doc::{Block, Doc, Inline, Line, sanitize};
 
-use crate::event::TimeNs;
-use crate::notable::ChangeKind;
-use crate::pipeline::{Analysis, OutageAnalysis};
-use crate::time::in_zone;
-use crate::timeline::{Candidate, format_rate};
+pub use crate::timeline::{duration, thousands};
+
+/// Where text is going: a table cell must also escape the column separator inside code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    Flow,
+    Cell,
+}
 
 /// Escapes text for Markdown inline context (table cells included): no markup, no raw HTML,
-/// no line breaks, no control characters.
+/// no entity, no link, no line break, no control character.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let text = sanitize(text);
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, &c) in chars.iter().enumerate() {
         match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '~' | '!' => {
+            // An underscore inside a word (`login_attempts`, `New_York`) can neither open nor
+            // close emphasis in CommonMark: left as is, names stay readable in the source.
+            '_' if i > 0
+                && chars[i - 1].is_alphanumeric()
+                && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric()) =>
+            {
+                out.push(c);
+            }
+            // Every ASCII punctuation that starts inline markup in CommonMark or GFM: emphasis,
+            // code, links and images, strikethrough, tables, math ($), footnotes (^).
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '~' | '!' | '$' | '^' => {
                 out.push('\\');
                 out.push(c);
             }
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => out.push('\u{FFFD}'),
-            // Bidirectional overrides could make a line read differently than it is.
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     out
 }
 
-/// Shortens a log line for a table cell.
-fn clip(text: &str, max_chars: usize) -> String {
-    let mut chars = text.chars();
-    let clipped: String = chars.by_ref().take(max_chars).collect();
-    if chars.next().is_some() {
-        format!("{clipped}…")
-    } else {
-        clipped
+/// Text that begins a line could still open a block (a list, a heading underline): its first
+/// character is escaped.
+fn escape_line_start(rendered: String) -> String {
+    // Leading spaces could make an indented code block.
+    let rendered = match rendered.trim_start() {
+        t if t.len() == rendered.len() => rendered,
+        t => t.to_string(),
+    };
+    let starts_block = rendered.starts_with(['-', '+', '=', '>'])
+        || rendered
+            .split_once(['.', ')'])
+            .is_some_and(|(digits, rest)| {
+                !digits.is_empty()
+                    && digits.len() <= 9
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && (rest.is_empty() || rest.starts_with(' '))
+            });
+    if !starts_block {
+        return rendered;
+    }
+    match rendered.find(['.', ')']) {
+        Some(i) if rendered.as_bytes()[0].is_ascii_digit() => {
+            format!("{}\\{}", &rendered[..i], &rendered[i..])
+        }
+        _ => format!("\\{rendered}"),
     }
 }
 
-fn cell(text: &str) -> String {
-    escape(&clip(text, 160))
+/// An inline code span that holds any text: the fence is longer than any run of backticks in
+/// it, and it is padded when the text starts or ends with a backtick or a space.
+fn code_span(text: &str, context: Context) -> String {
+    let mut text = sanitize(text);
+    if context == Context::Cell {
+        // GFM splits table rows on unescaped pipes before it sees code spans.
+        text = text.replace('|', "\\|");
+    }
+    if text.trim().is_empty() {
+        // An empty or all-space span renders as nothing useful; quote it instead.
+        return format!("\"{}\"", text);
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
-/// Thousands separators: 14212 → 14,212.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+/// Our own relative paths, with the characters that would end a link destination encoded.
+fn href(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
         }
-        out.push(c);
     }
     out
 }
 
-pub fn duration(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
-    match (h, m, sec) {
-        (0, 0, s) => format!("{s} s"),
-        (0, m, 0) => format!("{m} min"),
-        (0, m, s) => format!("{m} min {s} s"),
-        (h, 0, _) => format!("{h} h"),
-        (h, m, _) => format!("{h} h {m} min"),
+fn inline(run: &Inline, context: Context) -> String {
+    match run {
+        Inline::Text(t) => escape(t),
+        Inline::Strong(t) if t.is_empty() => String::new(),
+        Inline::Strong(t) => format!("**{}**", escape(t)),
+        Inline::Emph(t) if t.is_empty() => String::new(),
+        Inline::Emph(t) => format!("_{}_", escape(t)),
+        Inline::Code(t) => code_span(t, context),
+        Inline::Link { text, href: h } => format!("[{}]({})", escape(text), href(h)),
     }
 }
 
-fn pct(p: Option<f64>) -> String {
-    p.map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}%"))
+fn line(runs: &Line, context: Context) -> String {
+    let rendered: String = runs.iter().map(|r| inline(r, context)).collect();
+    escape_line_start(rendered)
 }
 
-/// Formats times in the report zone, with the date only where the span crosses days.
-struct Clock {
-    tz: Tz,
-    multi_day: bool,
-}
-
-impl Clock {
-    fn new(tz: Tz, span: Option<(TimeNs, TimeNs)>) -> Clock {
-        let multi_day =
-            span.is_some_and(|(a, b)| in_zone(a, tz).date_naive() != in_zone(b, tz).date_naive());
-        Clock { tz, multi_day }
-    }
-
-    fn time(&self, ns: TimeNs) -> String {
-        let dt = in_zone(ns, self.tz);
-        if self.multi_day {
-            dt.format("%Y-%m-%d %H:%M:%S").to_string()
-        } else {
-            dt.format("%H:%M:%S").to_string()
-        }
-    }
-
-    fn minute(&self, ns: TimeNs) -> String {
-        let dt = in_zone(ns, self.tz);
-        if self.multi_day {
-            dt.format("%Y-%m-%d %H:%M").to_string()
-        } else {
-            dt.format("%H:%M").to_string()
-        }
-    }
-
-    fn full(&self, ns: TimeNs) -> String {
-        in_zone(ns, self.tz)
-            .format("%A %Y-%m-%d %H:%M:%S %Z")
-            .to_string()
-    }
-
-    /// "America/New_York (EDT, UTC−04:00)".
-    fn zone_name(&self, at: TimeNs) -> String {
-        let dt = in_zone(at, self.tz);
-        let offset = dt.offset().fix().local_minus_utc();
-        let sign = if offset < 0 { '−' } else { '+' };
-        let off = offset.abs();
-        format!(
-            "{} ({}, UTC{}{:02}:{:02})",
-            self.tz.name(),
-            dt.format("%Z"),
-            sign,
-            off / 3600,
-            (off % 3600) / 60
-        )
-    }
-}
-
-fn service_name(o: &OutageAnalysis) -> String {
-    if o.outage.stream.service.is_empty() {
-        o.outage.stream.label()
-    } else {
-        o.outage.stream.service.clone()
-    }
-}
-
-/// The one-sentence cause, from the best candidate.
-fn cause_sentence(a: &Analysis, clock: &Clock, c: &Candidate) -> String {
-    format!(
-        "`{}` at {} ({}) — {}",
-        code(&clip(&c.text, 120)),
-        clock.time(c.time),
-        escape(&a.source_of(c.origin)),
-        escape(&c.reason)
-    )
-}
-
-/// Text for an inline code span: backticks cannot end it early, line breaks are flattened.
-fn code(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '`' => '\'',
-            '\n' | '\r' | '\t' => ' ',
-            c if c.is_control() => '\u{FFFD}',
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
-}
-
-fn measures(o: &OutageAnalysis) -> Vec<String> {
-    let mut out = Vec::new();
-    let top = o.story.candidates.first();
-    match top.and_then(|c| c.change_kind) {
-        Some(ChangeKind::Ddl) | Some(ChangeKind::DataChange) => {
-            out.push("Put schema and bulk data changes in production behind review: run them as versioned migrations with a tested rollback, not from an interactive session.".to_string());
-            out.push("Remove DROP/TRUNCATE rights from maintenance roles on tables the service needs; require a second person for destructive statements.".to_string());
-            out.push("Rehearse restoring a single table from backup and record how long it takes (the restore time is the outage's floor).".to_string());
-        }
-        Some(ChangeKind::Deploy) | Some(ChangeKind::Migration) => {
-            out.push("Roll out releases progressively (canary) with automatic rollback on error-rate increase.".to_string());
-            out.push("Make the rollback path one command and rehearse it.".to_string());
-        }
-        Some(ChangeKind::Config) => {
-            out.push(
-                "Validate configuration changes before reload and roll them out gradually."
-                    .to_string(),
-            );
-        }
-        Some(ChangeKind::Failover) | Some(ChangeKind::Restart) => {
-            out.push("Check that clients reconnect and retry cleanly across restarts and failovers; test it regularly.".to_string());
-        }
-        _ => {
-            out.push("Confirm the root cause with the people involved; the candidates above are ranked by timing and by what the errors name.".to_string());
-        }
-    }
-    if let Some(ttd) = o.response.time_to_detect_seconds {
-        if ttd > 120 {
-            out.push(format!(
-                "Detection took {}: consider a faster alert on the failure rate (e.g. a multi-window burn-rate alert).",
-                duration(ttd)
-            ));
-        }
-    } else {
-        out.push("No alert or page was found for this outage: add an alert on the service's failure rate.".to_string());
-    }
-    if let Some(tta) = o.response.time_to_acknowledge_seconds
-        && tta > 5 * 60
-    {
-        out.push(format!(
-            "Acknowledgement took {}: review the paging path and on-call reachability.",
-            duration(tta)
-        ));
-    }
-    if !o.response.escalated.is_empty() {
-        out.push("The page was escalated: check that the first responder had the access and runbook needed.".to_string());
-    }
-    out
-}
-
-/// Renders the postmortem. `charts` are paths relative to the output folder.
-pub fn render(a: &Analysis, charts: &[(String, String)]) -> String {
-    let clock = Clock::new(a.report_tz, a.span());
+/// Renders the document.
+pub fn render(doc: &Doc) -> String {
     let mut md = String::new();
-    let first = a.outages.first();
-    let date = a
-        .span()
-        .map(|(f, _)| in_zone(f, a.report_tz).format("%Y-%m-%d").to_string())
-        .unwrap_or_default();
-    let title_service = first
-        .map(service_name)
-        .unwrap_or_else(|| "no outage".to_string());
-    let _ = writeln!(
-        md,
-        "# Postmortem (draft): {} outage, {}\n",
-        escape(&title_service),
-        date
-    );
-    let zone_at = a.span().map_or(0, |(f, _)| f);
-    let total_lines: u64 = a.inputs.iter().map(|i| i.lines).sum();
-    let _ = writeln!(
-        md,
-        "> Drafted by retrace {} from {} input files ({} lines). All times are {}. Every figure below is in `summary.json`; edit before publishing.\n",
-        env!("CARGO_PKG_VERSION"),
-        a.inputs.len(),
-        thousands(total_lines),
-        clock.zone_name(zone_at)
-    );
-
-    // Issue Summary
-    md.push_str("## Issue Summary\n\n");
-    if a.outages.is_empty() {
-        md.push_str("No outage was found: the failure rate never rose clearly above its baseline in these logs.\n\n");
-    }
-    for o in &a.outages {
-        let i = &o.impact;
-        let _ = write!(
-            md,
-            "From {} to {} ({}), **{}** was failing requests. ",
-            clock.full(o.outage.start),
-            clock.time(o.outage.end),
-            duration(i.duration_seconds),
-            escape(&service_name(o)),
-        );
-        let _ = write!(
-            md,
-            "**{} of {} active users ({})** had at least one failed request, and **{} of {} requests ({})** failed, against a normal failure rate of {} (peak {} per minute). ",
-            thousands(i.users_affected),
-            thousands(i.users_active),
-            pct(i.users_affected_pct),
-            thousands(i.requests_failed),
-            thousands(i.requests_total),
-            pct(i.requests_failed_pct),
-            i.baseline_error_rate.map_or("n/a".to_string(), format_rate),
-            i.peak_error_rate.map_or("n/a".to_string(), format_rate),
-        );
-        match o.story.candidates.first() {
-            Some(c) => {
-                let _ = write!(
-                    md,
-                    "Most likely root cause: {}. ",
-                    cause_sentence(a, &clock, c)
-                );
+    let _ = writeln!(md, "# {}\n", escape_line_start(escape(&doc.title)));
+    for block in &doc.blocks {
+        match block {
+            Block::Heading { level, text } => {
+                let hashes = "#".repeat(usize::from((*level).clamp(2, 6)));
+                let _ = writeln!(md, "{hashes} {}\n", escape(text));
             }
-            None => md.push_str("No root-cause candidate stood out in the logs. "),
-        }
-        if let Some(first) = o.story.mitigations.first() {
-            let _ = write!(
-                md,
-                "Service came back after the response that began at {} (`{}`).",
-                clock.time(first.time),
-                code(&clip(&first.text, 100))
-            );
-        }
-        md.push_str("\n\n");
-    }
-
-    // Impact
-    md.push_str("## Impact\n\n");
-    for (n, o) in a.outages.iter().enumerate() {
-        let i = &o.impact;
-        if a.outages.len() > 1 {
-            let _ = writeln!(md, "### Outage {}\n", n + 1);
-        }
-        md.push_str("| Measure | Value |\n|---|---|\n");
-        let _ = writeln!(
-            md,
-            "| Window | {} – {} ({}) |",
-            clock.time(o.outage.start),
-            clock.time(o.outage.end),
-            duration(i.duration_seconds)
-        );
-        let _ = writeln!(
-            md,
-            "| Users affected | {} of {} active ({}) |",
-            thousands(i.users_affected),
-            thousands(i.users_active),
-            pct(i.users_affected_pct)
-        );
-        let _ = writeln!(
-            md,
-            "| Requests failed | {} of {} ({}) |",
-            thousands(i.requests_failed),
-            thousands(i.requests_total),
-            pct(i.requests_failed_pct)
-        );
-        let _ = writeln!(
-            md,
-            "| Failure rate, normal → peak | {} → {} |",
-            i.baseline_error_rate.map_or("n/a".into(), format_rate),
-            i.peak_error_rate.map_or("n/a".into(), format_rate)
-        );
-        let _ = writeln!(
-            md,
-            "| Users identified by | {} ({} count) |",
-            i.user_identity.as_str(),
-            i.user_count_method
-        );
-        let _ = writeln!(md, "| Measured on | {} |", escape(&o.outage.stream.label()));
-        if !o.outage.evidence.agreeing_streams.is_empty() {
-            let _ = writeln!(
-                md,
-                "| Also seen in | {} |",
-                escape(&o.outage.evidence.agreeing_streams.join(", "))
-            );
-        }
-        md.push('\n');
-    }
-    if a.outages.is_empty() {
-        md.push_str("None measured.\n\n");
-    }
-
-    // Detection
-    md.push_str("## Detection\n\n");
-    for o in &a.outages {
-        let r = &o.response;
-        md.push_str("| Measure | Value |\n|---|---|\n");
-        let how = match &r.first_alert {
-            Some(f) => format!(
-                "{} at {} ({})",
-                escape(&f.what),
-                clock.time(f.time),
-                escape(&a.source_of(f.event.origin))
-            ),
-            None => "no alert or page found".to_string(),
-        };
-        let _ = writeln!(md, "| First alert | {how} |");
-        let _ = writeln!(
-            md,
-            "| Time to detect | {} |",
-            r.time_to_detect_seconds.map_or("n/a".into(), duration)
-        );
-        let _ = writeln!(
-            md,
-            "| Time to acknowledge | {} |",
-            r.time_to_acknowledge_seconds.map_or("n/a".into(), duration)
-        );
-        let _ = writeln!(
-            md,
-            "| Time to resolve | {} |",
-            r.time_to_resolve_seconds.map_or("n/a".into(), duration)
-        );
-        if !r.related_alerts.is_empty() {
-            let _ = writeln!(md, "| Alerts | {} |", escape(&r.related_alerts.join(", ")));
-        }
-        md.push('\n');
-    }
-    if a.outages.is_empty() {
-        md.push_str("Nothing to detect.\n\n");
-    }
-
-    // Timeline
-    md.push_str("## Timeline\n\n");
-    let _ = writeln!(md, "Times in {}.\n", clock.zone_name(zone_at));
-    let entries = a.timeline_entries();
-    if entries.is_empty() {
-        md.push_str("No notable events.\n\n");
-    } else {
-        md.push_str("| Time | What | Event | Source |\n|---|---|---|---|\n");
-        for e in entries {
-            let text = match (e.count, e.until) {
-                (Some(n), Some(until)) => format!(
-                    "{} ×{} until {}",
-                    cell(&e.text),
-                    thousands(n),
-                    clock.minute(until)
-                ),
-                _ => cell(&e.text),
-            };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                clock.time(e.time),
-                e.kind,
-                text,
-                e.origin.map_or(String::new(), |o| escape(&a.source_of(o)))
-            );
-        }
-        md.push('\n');
-    }
-
-    // Root Cause and Resolution
-    md.push_str("## Root Cause and Resolution\n\n");
-    for o in &a.outages {
-        md.push_str("### Root-cause candidates\n\nRanked by how likely each started the outage (timing, kind of change, and how many errors in the window name what it touched).\n\n");
-        if o.story.candidates.is_empty() {
-            md.push_str("None found.\n\n");
-        }
-        for (n, c) in o.story.candidates.iter().enumerate() {
-            let _ = writeln!(
-                md,
-                "{}. **{:.2}** `{}` at {} ({}): {}",
-                n + 1,
-                c.score,
-                code(&clip(&c.text, 140)),
-                clock.time(c.time),
-                escape(&a.source_of(c.origin)),
-                escape(&c.reason)
-            );
-        }
-        md.push_str("\n### Resolution\n\n");
-        if o.story.mitigations.is_empty() && o.response.notes.is_empty() {
-            md.push_str("No restore, rollback or restart was found in the logs before recovery; describe what was done.\n");
-        }
-        for n in &o.response.notes {
-            let _ = writeln!(
-                md,
-                "- {} responder note: {}",
-                clock.time(n.time),
-                cell(&n.event.message)
-            );
-        }
-        for m in o.story.mitigations.iter().take(15) {
-            let _ = writeln!(
-                md,
-                "- {} `{}` ({})",
-                clock.time(m.time),
-                code(&clip(&m.text, 140)),
-                escape(&a.source_of(m.origin.unwrap_or_default()))
-            );
-        }
-        if o.story.mitigations.len() > 15 {
-            let _ = writeln!(
-                md,
-                "- … and {} more steps (see `summary.json`)",
-                o.story.mitigations.len() - 15
-            );
-        }
-        let _ = writeln!(
-            md,
-            "- {} failure rate back to normal: service recovered.\n",
-            clock.time(o.outage.end)
-        );
-    }
-    if a.outages.is_empty() {
-        md.push_str("Not applicable.\n\n");
-    }
-
-    // Corrective and Preventative Measures
-    md.push_str("## Corrective and Preventative Measures\n\n_Suggestions drafted from the cause and the response times; edit, assign owners and dates._\n\n");
-    for o in &a.outages {
-        for m in measures(o) {
-            let _ = writeln!(md, "- [ ] {m}");
+            Block::Paragraph(runs) => {
+                let _ = writeln!(md, "{}\n", line(runs, Context::Flow));
+            }
+            Block::Note(runs) => {
+                let _ = writeln!(md, "> {}\n", line(runs, Context::Flow));
+            }
+            Block::List(items) => {
+                for item in items {
+                    let _ = writeln!(md, "- {}", line(item, Context::Flow));
+                }
+                md.push('\n');
+            }
+            Block::Numbered(items) => {
+                for (n, item) in items.iter().enumerate() {
+                    let _ = writeln!(md, "{}. {}", n + 1, line(item, Context::Flow));
+                }
+                md.push('\n');
+            }
+            Block::Checklist(items) => {
+                for item in items {
+                    let _ = writeln!(md, "- [ ] {}", line(item, Context::Flow));
+                }
+                md.push('\n');
+            }
+            Block::Table {
+                header,
+                numeric,
+                rows,
+            } => {
+                let heads: Vec<String> = header.iter().map(|h| escape(h)).collect();
+                let _ = writeln!(md, "| {} |", heads.join(" | "));
+                let rule: Vec<&str> = (0..header.len())
+                    .map(|i| {
+                        if numeric.get(i).copied().unwrap_or(false) {
+                            "---:"
+                        } else {
+                            "---"
+                        }
+                    })
+                    .collect();
+                let _ = writeln!(md, "|{}|", rule.join("|"));
+                for row in rows {
+                    let cells: Vec<String> = (0..header.len())
+                        .map(|i| row.get(i).map_or(String::new(), |c| line(c, Context::Cell)))
+                        .collect();
+                    let _ = writeln!(md, "| {} |", cells.join(" | "));
+                }
+                md.push('\n');
+            }
+            Block::Image { path, alt, also } => {
+                let _ = write!(md, "![{}]({})", escape(alt), href(path));
+                if !also.is_empty() {
+                    let links: Vec<String> = also
+                        .iter()
+                        .map(|p| format!("[{}]({})", escape(p), href(p)))
+                        .collect();
+                    let _ = write!(md, "\n_Also as {}._", links.join(", "));
+                }
+                md.push_str("\n\n");
+            }
         }
     }
-    if a.outages.is_empty() {
-        md.push_str("- [ ] None suggested.\n");
-    }
-    md.push('\n');
-
-    // Charts
-    if !charts.is_empty() {
-        md.push_str("## Charts\n\n");
-        for (path, title) in charts {
-            let _ = writeln!(md, "![{}]({})\n", escape(title), path);
-        }
-    }
-
-    // Appendix
-    md.push_str("## Appendix: inputs\n\nEvery line is counted: lines = parsed + joined (continuation of a multi-line record) + unparsed.\n\n");
-    md.push_str("| File | Format | Lines | Parsed | Joined | Unparsed | First | Last |\n|---|---|---:|---:|---:|---:|---|---|\n");
-    for i in &a.inputs {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            escape(&i.path),
-            i.format.unwrap_or("unrecognised"),
-            thousands(i.lines),
-            thousands(i.parsed),
-            thousands(i.joined),
-            thousands(i.unparsed),
-            i.first.map_or(String::new(), |t| clock.time(t)),
-            i.last.map_or(String::new(), |t| clock.time(t)),
-        );
-    }
-    let problems: Vec<String> = a
-        .inputs
-        .iter()
-        .filter_map(|i| i.error.as_ref().map(|e| format!("{}: {}", i.path, e)))
-        .chain(
-            a.path_problems
-                .iter()
-                .map(|p| format!("{}: {}", p.path, p.message)),
-        )
-        .collect();
-    if !problems.is_empty() {
-        md.push_str("\nProblems reading inputs:\n\n");
-        for p in problems {
-            let _ = writeln!(md, "- {}", escape(&p));
-        }
+    // One newline at the end, as text files have.
+    while md.ends_with("\n\n") {
+        md.pop();
     }
     md
 }
@@ -533,6 +217,7 @@ pub fn render(a: &Analysis, charts: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::doc::{code, strong, text};
 
     #[test]
     fn escape_neutralises_markup() {
@@ -545,9 +230,19 @@ mod tests {
             escape("[x](javascript:alert(1))"),
             "\\[x\\](javascript:alert(1))"
         );
+        assert_eq!(
+            escape("![img](http://x/y.png)"),
+            "\\!\\[img\\](http://x/y.png)"
+        );
+        assert_eq!(escape("&lt;b&gt;"), "&amp;lt;b&amp;gt;");
         assert_eq!(escape("line\nbreak"), "line break");
-        assert_eq!(escape("\u{1b}[31mred"), "\u{FFFD}\\[31mred");
+        assert_eq!(escape("\u{1b}[31mred\u{1b}[0m"), "red");
         assert_eq!(escape("a\u{202E}b"), "a\u{FFFD}b");
+        assert_eq!(escape("$x^2$ ~~gone~~"), "\\$x\\^2\\$ \\~\\~gone\\~\\~");
+        assert_eq!(
+            escape("login_attempts _em_ x_ _y"),
+            "login_attempts \\_em\\_ x\\_ \\_y"
+        );
     }
 
     #[test]
@@ -562,6 +257,51 @@ mod tests {
 
     #[test]
     fn code_spans_cannot_be_closed_by_log_text() {
-        assert_eq!(code("DROP `x`\nTABLE"), "DROP 'x' TABLE");
+        assert_eq!(
+            code_span("DROP `x`\nTABLE", Context::Flow),
+            "``DROP `x` TABLE``"
+        );
+        assert_eq!(code_span("`tick", Context::Flow), "`` `tick ``");
+        assert_eq!(code_span("a|b", Context::Cell), "`a\\|b`");
+        assert_eq!(code_span("a|b", Context::Flow), "`a|b`");
+        assert_eq!(code_span(" ", Context::Flow), "\" \"");
+    }
+
+    #[test]
+    fn lines_cannot_open_blocks() {
+        assert_eq!(
+            line(&vec![text("- not a list")], Context::Flow),
+            "\\- not a list"
+        );
+        assert_eq!(
+            line(&vec![text("12. not a list")], Context::Flow),
+            "12\\. not a list"
+        );
+        assert_eq!(line(&vec![text("=== ")], Context::Flow), "\\=== ");
+        assert_eq!(
+            line(&vec![text("3.5 s later")], Context::Flow),
+            "3.5 s later"
+        );
+        assert_eq!(line(&vec![text("    indented")], Context::Flow), "indented");
+        assert_eq!(line(&vec![text("15:00 fine")], Context::Flow), "15:00 fine");
+    }
+
+    #[test]
+    fn renders_tables_and_lists() {
+        let doc = Doc {
+            title: "T".into(),
+            blocks: vec![
+                Block::Table {
+                    header: vec!["A".into(), "N".into()],
+                    numeric: vec![false, true],
+                    rows: vec![vec![vec![code("x|y")], vec![text("1")]]],
+                },
+                Block::Checklist(vec![vec![strong("do"), text(" it")]]),
+            ],
+        };
+        assert_eq!(
+            render(&doc),
+            "# T\n\n| A | N |\n|---|---:|\n| `x\\|y` | 1 |\n\n- [ ] **do** it\n"
+        );
     }
 }

@@ -1,7 +1,11 @@
 //! Report: renders the analysis (pure renderers, one module per output) and writes the files,
-//! atomically, into an output folder that is checked before any long work starts.
+//! atomically, into an output folder that is checked before any long work starts. This is the
+//! one place that writes files.
 
 pub mod charts;
+pub mod doc;
+pub mod draft;
+pub mod html;
 pub mod markdown;
 pub mod summary;
 
@@ -11,9 +15,24 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use std::collections::BTreeMap;
+
 use crate::event::{NS_PER_SEC, PageAction};
 use crate::pipeline::Analysis;
-use charts::{ChartInput, Marker, MinutePoint, SourceLane, Window};
+use crate::redact::Redaction;
+use charts::{ChartFormats, ChartInput, Marker, MinutePoint, SourceLane, Window};
+use draft::{ChartRef, DraftOptions, common_folder};
+
+/// What to write besides postmortem.md, summary.json and the PNG charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReportOptions {
+    /// `--html`: postmortem.html, self-contained.
+    pub html: bool,
+    /// `--svg`: charts/*.svg beside the PNGs.
+    pub svg: bool,
+    /// On by default; `--no-redact` turns it off.
+    pub redaction: Redaction,
+}
 
 /// Folder for the charts, inside the output folder.
 pub const CHARTS_DIR: &str = "charts";
@@ -170,10 +189,10 @@ fn chart_data(a: &Analysis) -> ChartData {
                 label: "escalated".to_string(),
             });
         }
-        if let Some(m) = o.story.mitigations.first() {
+        if let Some(act) = o.story.actions.first() {
             markers.push(Marker {
-                time: m.time / NS_PER_SEC,
-                label: "restore/fix".to_string(),
+                time: act.first / NS_PER_SEC,
+                label: crate::timeline::action_label(act.kind).to_lowercase(),
             });
         }
         if let Some(res) = &r.alert_resolved {
@@ -235,22 +254,8 @@ fn chart_data(a: &Analysis) -> ChartData {
     }
 }
 
-/// Byte length of the folder prefix (ending in `/`) shared by every path.
-fn common_folder<'a>(mut paths: impl Iterator<Item = &'a str>) -> usize {
-    let Some(first) = paths.next() else {
-        return 0;
-    };
-    let mut len = first.rfind('/').map_or(0, |i| i + 1);
-    for p in paths {
-        while len > 0 && !(p.len() >= len && p.as_bytes()[..len] == first.as_bytes()[..len]) {
-            len = first[..len - 1].rfind('/').map_or(0, |i| i + 1);
-        }
-    }
-    len
-}
-
 /// Renders and writes every output; returns the files written, relative to `dir`.
-pub fn write_report(dir: &Path, a: &Analysis) -> Result<Vec<PathBuf>> {
+pub fn write_report(dir: &Path, a: &Analysis, options: &ReportOptions) -> Result<Vec<PathBuf>> {
     let data = chart_data(a);
     let input = ChartInput {
         tz: a.report_tz,
@@ -261,21 +266,54 @@ pub fn write_report(dir: &Path, a: &Analysis) -> Result<Vec<PathBuf>> {
         baseline_error_rate: data.baseline,
         lanes: &data.lanes,
     };
-    let rendered = charts::render_charts(&input).context("drawing the charts")?;
+    let rendered = charts::render_charts_as(&input, ChartFormats { svg: options.svg })
+        .context("drawing the charts")?;
     let mut written = Vec::new();
-    let mut chart_links = Vec::new();
+    let mut chart_refs = Vec::new();
+    let mut chart_paths = Vec::new();
+    let mut images = BTreeMap::new();
     for chart in &rendered {
         let rel = format!("{CHARTS_DIR}/{}", chart.file_name);
         write_atomic(&dir.join(&rel), &chart.png)?;
-        chart_links.push((rel.clone(), chart.title.clone()));
-        written.push(PathBuf::from(rel));
+        written.push(PathBuf::from(&rel));
+        chart_paths.push(rel.clone());
+        let mut also = Vec::new();
+        if let Some(svg) = &chart.svg {
+            let svg_rel = rel.replace(".png", ".svg");
+            write_atomic(&dir.join(&svg_rel), svg.as_bytes())?;
+            written.push(PathBuf::from(&svg_rel));
+            chart_paths.push(svg_rel.clone());
+            also.push(svg_rel);
+        }
+        images.insert(rel.clone(), chart.png.clone());
+        chart_refs.push(ChartRef {
+            path: rel,
+            title: chart.title.clone(),
+            also,
+        });
     }
-    let chart_paths: Vec<String> = chart_links.iter().map(|(p, _)| p.clone()).collect();
-    let summary = summary::render(a, &chart_paths).context("encoding summary.json")?;
+    let summary =
+        summary::render(a, &chart_paths, options.redaction).context("encoding summary.json")?;
     write_atomic(&dir.join("summary.json"), &summary)?;
     written.push(PathBuf::from("summary.json"));
-    let md = markdown::render(a, &chart_links);
-    write_atomic(&dir.join("postmortem.md"), md.as_bytes())?;
+    let doc = draft::draft(
+        a,
+        &DraftOptions {
+            redaction: options.redaction,
+            charts: chart_refs,
+        },
+    );
+    write_atomic(
+        &dir.join("postmortem.md"),
+        markdown::render(&doc).as_bytes(),
+    )?;
     written.push(PathBuf::from("postmortem.md"));
+    if options.html {
+        write_atomic(
+            &dir.join("postmortem.html"),
+            html::render(&doc, &images).as_bytes(),
+        )?;
+        written.push(PathBuf::from("postmortem.html"));
+    }
     Ok(written)
 }

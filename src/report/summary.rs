@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::event::TimeNs;
 use crate::pipeline::{Analysis, OutageAnalysis};
+use crate::redact::Redaction;
 use crate::time::format_utc;
 
 pub const SCHEMA: &str = "retrace.summary/v1";
@@ -13,6 +14,9 @@ pub const SCHEMA: &str = "retrace.summary/v1";
 pub struct Summary {
     pub schema: &'static str,
     pub generator: Generator,
+    /// Whether user ids, e-mail and IP addresses and tokens in log text were replaced by
+    /// `<user>`, `<email>`, `<ip>`, `<token>` (the default; `--no-redact` keeps them).
+    pub redacted: bool,
     pub report_zone: String,
     pub assumed_zone: String,
     pub span: Option<Span>,
@@ -20,7 +24,10 @@ pub struct Summary {
     pub diagnostics: Diagnostics,
     pub outages: Vec<OutageOut>,
     pub timeline: Vec<TimelineOut>,
+    /// The PNG charts.
     pub charts: Vec<String>,
+    /// The same charts as SVG, with `--svg`.
+    pub charts_svg: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +68,15 @@ pub struct Diagnostics {
     pub notes: Vec<String>,
     pub templates_overflow: u64,
     pub changes_dropped: u64,
+    /// `--notes` lines that were not understood.
+    pub note_problems: Vec<NoteProblemOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NoteProblemOut {
+    pub path: String,
+    pub line: u64,
+    pub message: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,6 +106,20 @@ pub struct OutageOut {
     pub root_cause_candidates: Vec<CandidateOut>,
     pub top_errors: Vec<ErrorOut>,
     pub resolution: Vec<TimelineOut>,
+    /// The resolution steps grouped into actions (a restore, a rollback).
+    pub response_actions: Vec<ActionOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActionOut {
+    pub kind: &'static str,
+    pub object: Option<String>,
+    pub operations: Vec<String>,
+    pub first: String,
+    pub last: String,
+    pub steps: u64,
+    pub source: String,
+    pub text: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +135,26 @@ pub struct ImpactOut {
     pub baseline_error_rate: Option<f64>,
     pub peak_error_rate: Option<f64>,
     pub peak_minute: Option<String>,
+    /// Failed requests of the window by endpoint (route), status and service, biggest first.
+    pub failed_by_endpoint: Vec<FailedCountOut>,
+    pub failed_by_status: Vec<FailedCountOut>,
+    pub failed_by_service: Vec<FailedCountOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailedCountOut {
+    pub key: String,
+    pub failed: u64,
+}
+
+fn counts_out<K: ToString>(counts: &[(K, u64)]) -> Vec<FailedCountOut> {
+    counts
+        .iter()
+        .map(|(k, n)| FailedCountOut {
+            key: k.to_string(),
+            failed: *n,
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -133,6 +183,11 @@ pub struct EvidenceOut {
     pub z_score: f64,
     pub dispersion: f64,
     pub agreeing_sources: Vec<String>,
+    /// Alerts that fired with the window (corroboration; they never define it).
+    pub corroborating_alerts: Vec<String>,
+    /// For a traffic collapse: requests per minute expected and seen in the window.
+    pub expected_requests_per_minute: Option<f64>,
+    pub observed_requests_per_minute: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -176,7 +231,8 @@ fn t(ns: TimeNs) -> String {
     format_utc(ns)
 }
 
-fn outage_out(a: &Analysis, o: &OutageAnalysis) -> OutageOut {
+fn outage_out(a: &Analysis, o: &OutageAnalysis, redaction: Redaction) -> OutageOut {
+    let text = |s: &str| redaction.apply(s).into_owned();
     let i = &o.impact;
     let r = &o.response;
     let ev = &o.outage.evidence;
@@ -203,6 +259,9 @@ fn outage_out(a: &Analysis, o: &OutageAnalysis) -> OutageOut {
             baseline_error_rate: i.baseline_error_rate.map(|p| round(p, 5)),
             peak_error_rate: i.peak_error_rate.map(|p| round(p, 5)),
             peak_minute: i.peak_minute.map(|m| t(m * crate::event::NS_PER_SEC)),
+            failed_by_endpoint: counts_out(&i.breakdown.by_endpoint),
+            failed_by_status: counts_out(&i.breakdown.by_status),
+            failed_by_service: counts_out(&i.breakdown.by_service),
         },
         detection: DetectionOut {
             first_alert: r.first_alert.as_ref().map(|e| t(e.time)),
@@ -231,6 +290,9 @@ fn outage_out(a: &Analysis, o: &OutageAnalysis) -> OutageOut {
             z_score: round(ev.z_score, 1),
             dispersion: round(ev.dispersion, 2),
             agreeing_sources: ev.agreeing_streams.clone(),
+            corroborating_alerts: ev.alerts.clone(),
+            expected_requests_per_minute: ev.expected_requests_per_minute.map(|r| round(r, 2)),
+            observed_requests_per_minute: ev.observed_requests_per_minute.map(|r| round(r, 2)),
         },
         root_cause_candidates: o
             .story
@@ -241,9 +303,9 @@ fn outage_out(a: &Analysis, o: &OutageAnalysis) -> OutageOut {
                 source: a.source_of(c.origin),
                 kind: c.kind,
                 change_kind: c.change_kind.map(|k| k.as_str()),
-                text: c.text.clone(),
+                text: text(&c.text),
                 score: round(c.score, 3),
-                reason: c.reason.clone(),
+                reason: text(&c.reason),
             })
             .collect(),
         top_errors: o
@@ -252,8 +314,8 @@ fn outage_out(a: &Analysis, o: &OutageAnalysis) -> OutageOut {
             .iter()
             .take(10)
             .map(|e| ErrorOut {
-                template: e.template.clone(),
-                sample: e.sample.clone(),
+                template: text(&e.template),
+                sample: text(&e.sample),
                 source: a.source_of(e.origin),
                 count: e.count,
                 new: e.new,
@@ -263,31 +325,50 @@ fn outage_out(a: &Analysis, o: &OutageAnalysis) -> OutageOut {
             .story
             .mitigations
             .iter()
-            .map(|m| entry_out(a, m))
+            .map(|m| entry_out(a, m, redaction))
+            .collect(),
+        response_actions: o
+            .story
+            .actions
+            .iter()
+            .map(|act| ActionOut {
+                kind: act.kind.as_str(),
+                object: act.object.as_deref().map(text),
+                operations: act.operations.iter().map(|op| text(op)).collect(),
+                first: t(act.first),
+                last: t(act.last),
+                steps: act.steps,
+                source: a.source_of(act.origin),
+                text: text(&act.text),
+            })
             .collect(),
     }
 }
 
 /// The whole timeline of the run: every outage's entries, in time order, without repeats.
-pub fn timeline(a: &Analysis) -> Vec<TimelineOut> {
+pub fn timeline(a: &Analysis, redaction: Redaction) -> Vec<TimelineOut> {
     a.timeline_entries()
         .into_iter()
-        .map(|e| entry_out(a, e))
+        .map(|e| entry_out(a, e, redaction))
         .collect()
 }
 
-fn entry_out(a: &Analysis, e: &crate::timeline::TimelineEntry) -> TimelineOut {
+fn entry_out(
+    a: &Analysis,
+    e: &crate::timeline::TimelineEntry,
+    redaction: Redaction,
+) -> TimelineOut {
     TimelineOut {
         time: t(e.time),
         kind: e.kind,
-        source: e.origin.map(|o| a.source_of(o)),
-        text: e.text.clone(),
+        source: a.entry_source(e),
+        text: redaction.apply(&e.text).into_owned(),
         count: e.count,
         until: e.until.map(t),
     }
 }
 
-pub fn build(a: &Analysis, charts: &[String]) -> Summary {
+pub fn build(a: &Analysis, charts: &[String], redaction: Redaction) -> Summary {
     let mut unparsed = Vec::new();
     for input in &a.inputs {
         for s in &input.samples {
@@ -295,7 +376,7 @@ pub fn build(a: &Analysis, charts: &[String]) -> Summary {
                 path: input.path.clone(),
                 line: s.line,
                 reason: s.reason.clone(),
-                text: s.text.clone(),
+                text: redaction.apply(&s.text).into_owned(),
             });
         }
     }
@@ -305,6 +386,7 @@ pub fn build(a: &Analysis, charts: &[String]) -> Summary {
             name: "retrace",
             version: env!("CARGO_PKG_VERSION"),
         },
+        redacted: redaction.enabled,
         report_zone: a.report_tz.name().to_string(),
         assumed_zone: a.assume_tz.name().to_string(),
         span: a.span().map(|(f, l)| Span {
@@ -345,16 +427,44 @@ pub fn build(a: &Analysis, charts: &[String]) -> Summary {
             notes: a.detection.notes.clone(),
             templates_overflow: a.aggregates.templates_overflow,
             changes_dropped: a.aggregates.changes_dropped,
+            note_problems: a
+                .notes
+                .iter()
+                .flat_map(|n| {
+                    n.problems.iter().map(|p| NoteProblemOut {
+                        path: n.path.clone(),
+                        line: p.line,
+                        message: p.message.clone(),
+                    })
+                })
+                .collect(),
         },
-        outages: a.outages.iter().map(|o| outage_out(a, o)).collect(),
-        timeline: timeline(a),
-        charts: charts.to_vec(),
+        outages: a
+            .outages
+            .iter()
+            .map(|o| outage_out(a, o, redaction))
+            .collect(),
+        timeline: timeline(a, redaction),
+        charts: charts
+            .iter()
+            .filter(|c| !c.ends_with(".svg"))
+            .cloned()
+            .collect(),
+        charts_svg: charts
+            .iter()
+            .filter(|c| c.ends_with(".svg"))
+            .cloned()
+            .collect(),
     }
 }
 
 /// The bytes of `summary.json`.
-pub fn render(a: &Analysis, charts: &[String]) -> Result<Vec<u8>, serde_json::Error> {
-    let mut bytes = serde_json::to_vec_pretty(&build(a, charts))?;
+pub fn render(
+    a: &Analysis,
+    charts: &[String],
+    redaction: Redaction,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut bytes = serde_json::to_vec_pretty(&build(a, charts, redaction))?;
     bytes.push(b'\n');
     Ok(bytes)
 }

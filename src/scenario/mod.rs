@@ -7,6 +7,7 @@
 //! byte-stable gzip. Nothing reads the wall clock and nothing iterates a hash map, so one seed
 //! always gives the same bytes.
 
+pub mod bench;
 pub mod reference;
 
 use std::fmt::Write as _;

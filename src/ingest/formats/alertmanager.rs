@@ -1,14 +1,13 @@
-//! Alertmanager webhook payloads (version 4), one JSON document per line: each alert in
+//! Alertmanager webhook payloads (version 4), one per line or as a JSON document: each alert in
 //! `alerts[]` becomes an event at its start (firing) or end (resolved).
 
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::json::{self, get_str};
-use super::{LineFormat, LineOutcome, ParseContext};
+use super::json::get_str;
+use super::{FileContext, LineFormat, LineOutcome};
 use crate::event::{AlertInfo, AlertState, Event, Severity, SourceKind};
-use crate::time::parse_iso;
 
 pub struct AlertmanagerWebhook;
 
@@ -17,7 +16,7 @@ fn is_zero_time(s: &str) -> bool {
     s.starts_with("0001-01-01")
 }
 
-fn label<'a>(
+pub fn label<'a>(
     alert: &'a Map<String, Value>,
     group: &'a Map<String, Value>,
     key: &str,
@@ -27,7 +26,7 @@ fn label<'a>(
 }
 
 /// The stable identity of an alert: its fingerprint, else its sorted label set.
-fn fingerprint(alert: &Map<String, Value>) -> String {
+pub fn fingerprint(alert: &Map<String, Value>) -> String {
     if let Some(fp) = get_str(alert, "fingerprint") {
         return fp.to_string();
     }
@@ -38,10 +37,11 @@ fn fingerprint(alert: &Map<String, Value>) -> String {
     }
 }
 
-fn alert_event(
+/// The event of one alert of a webhook payload (`group` is the payload, for common labels).
+pub fn alert_event(
     alert: &Map<String, Value>,
     group: &Map<String, Value>,
-    ctx: &ParseContext,
+    cx: &mut FileContext,
 ) -> Option<Event> {
     let name = label(alert, group, "alertname")?.to_string();
     let status = get_str(alert, "status").or_else(|| get_str(group, "status"))?;
@@ -55,7 +55,7 @@ fn alert_event(
         AlertState::Firing => starts,
         AlertState::Resolved => ends.or(starts),
     }?;
-    let time = parse_iso(when, &ctx.time).ok()?;
+    let time = cx.iso(when).ok()?;
     let summary = get_str(alert, "annotations.summary")
         .or_else(|| get_str(alert, "annotations.description"))
         .or_else(|| get_str(group, "commonAnnotations.summary"))
@@ -108,40 +108,48 @@ impl LineFormat for AlertmanagerWebhook {
         "per alert: time (startsAt/endsAt), alert name, state, fingerprint, severity label, service label, summary"
     }
 
-    fn sniff(&self, line: &str) -> u8 {
-        let Ok(obj) = json::parse_object(line) else {
+    fn sniff_json(&self, value: &Value) -> u8 {
+        let Some(obj) = value.as_object() else {
             return 0;
         };
         let has_alerts = obj.get("alerts").is_some_and(Value::is_array);
+        // Grafana's webhook is Alertmanager's plus `orgId`, `state` and `title`: leave it to it.
+        let grafana =
+            obj.contains_key("orgId") || (obj.contains_key("state") && obj.contains_key("title"));
+        let receiver = obj.get("receiver").is_some_and(Value::is_string);
         match (
             has_alerts,
-            obj.contains_key("groupKey") || obj.contains_key("receiver"),
+            obj.contains_key("groupKey") || receiver,
+            grafana,
         ) {
-            (true, true) => 98,
-            (true, false) => 60,
+            (true, true, false) => 98,
+            (true, true, true) => 80,
+            (true, false, _) => 60,
             _ => 0,
         }
     }
 
-    fn parse(&self, line: &str, ctx: &ParseContext, out: &mut Vec<Event>) -> LineOutcome {
-        let group = match json::parse_object(line) {
-            Ok(obj) => obj,
-            Err(reason) => return LineOutcome::Unparsed(Cow::Borrowed(reason)),
+    fn parse_json(&self, value: &Value, cx: &mut FileContext, out: &mut Vec<Event>) -> LineOutcome {
+        let Some(group) = value.as_object() else {
+            return LineOutcome::Unparsed(Cow::Borrowed("not a JSON object"));
         };
         let Some(alerts) = group.get("alerts").and_then(Value::as_array) else {
             return LineOutcome::Unparsed(Cow::Borrowed("webhook payload without alerts[]"));
         };
         let before = out.len();
-        out.extend(
-            alerts
-                .iter()
-                .filter_map(Value::as_object)
-                .filter_map(|alert| alert_event(alert, &group, ctx)),
-        );
+        for alert in alerts.iter().filter_map(Value::as_object) {
+            if let Some(event) = alert_event(alert, group, cx) {
+                out.push(event);
+            }
+        }
         if out.len() == before {
             return LineOutcome::Unparsed(Cow::Borrowed("no alert with a name, status and time"));
         }
         LineOutcome::Parsed
+    }
+
+    fn name_hints(&self) -> &'static [&'static str] {
+        &["alertmanager", "alert"]
     }
 }
 
@@ -154,8 +162,9 @@ mod tests {
     fn firing_and_resolved_alerts() {
         let line = r#"{"version":"4","groupKey":"{}:{alertname=\"AuthErrorRateHigh\"}","status":"resolved","receiver":"pagerduty","commonLabels":{"alertname":"AuthErrorRateHigh","service":"auth-service"},"alerts":[{"status":"resolved","labels":{"alertname":"AuthErrorRateHigh","severity":"critical"},"annotations":{"summary":"Auth error rate above 5%"},"startsAt":"2023-10-15T19:05:12.301Z","endsAt":"2023-10-15T21:05:42.018Z","fingerprint":"a1b2c3"},{"status":"firing","labels":{"alertname":"DiskSpaceLow"},"startsAt":"2023-10-15T17:20:00-04:00","endsAt":"0001-01-01T00:00:00Z"}]}"#;
         let mut out = Vec::new();
+        let mut cx = FileContext::new(Default::default());
         assert_eq!(
-            AlertmanagerWebhook.parse(line, &ParseContext::default(), &mut out),
+            AlertmanagerWebhook.parse(line, &mut cx, &mut out),
             LineOutcome::Parsed
         );
         assert_eq!(out.len(), 2);
@@ -168,14 +177,13 @@ mod tests {
         let b = out[1].alert.as_ref().unwrap();
         assert_eq!(b.state, AlertState::Firing);
         assert_eq!(format_utc(out[1].time), "2023-10-15T21:20:00Z");
-        assert!(AlertmanagerWebhook.sniff(line) > 90);
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(AlertmanagerWebhook.sniff_json(&v) > 90);
     }
 
     #[test]
     fn app_json_is_not_an_alert_payload() {
-        assert_eq!(
-            AlertmanagerWebhook.sniff(r#"{"level":"info","msg":"x"}"#),
-            0
-        );
+        let v: Value = serde_json::from_str(r#"{"level":"info","msg":"x"}"#).unwrap();
+        assert_eq!(AlertmanagerWebhook.sniff_json(&v), 0);
     }
 }

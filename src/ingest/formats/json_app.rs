@@ -1,17 +1,19 @@
-//! Application logs as JSON lines: time, level and message found by the usual field names.
+//! Application logs as JSON lines of no known dialect: time, level and message found by the
+//! usual field names. Also the field helpers the JSON dialects share (request fields, levels,
+//! times written as text, epochs or MongoDB's `{"$date": ...}`).
 
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::json::{self, get, get_f64, get_str, get_text};
-use super::{LineFormat, LineOutcome, ParseContext, append_continuation};
-use crate::event::{Event, Severity, SourceKind};
-use crate::time::{epoch_by_magnitude, parse_iso};
+use super::json::{self, get_f64, get_str, get_text};
+use super::{FileContext, LineFormat, LineOutcome, append_continuation, http_severity};
+use crate::event::{Event, Severity, SourceKind, TimeNs};
+use crate::time::{epoch_by_magnitude, epoch_from_int, parse_epoch_text};
 
 pub struct JsonApp;
 
-const TIME_KEYS: &[&str] = &[
+pub const TIME_KEYS: &[&str] = &[
     "timestamp",
     "@timestamp",
     "time",
@@ -24,7 +26,7 @@ const TIME_KEYS: &[&str] = &[
     // journalctl -o json: microseconds since the epoch, as a string.
     "__REALTIME_TIMESTAMP",
 ];
-const LEVEL_KEYS: &[&str] = &[
+pub const LEVEL_KEYS: &[&str] = &[
     "level",
     "log.level",
     "severity",
@@ -34,27 +36,30 @@ const LEVEL_KEYS: &[&str] = &[
     "log_level",
     "severity_text",
 ];
-const MESSAGE_KEYS: &[&str] = &["message", "msg", "MESSAGE", "event", "text", "body", "log"];
+pub const MESSAGE_KEYS: &[&str] = &["message", "msg", "MESSAGE", "event", "text", "body", "log"];
 const USER_KEYS: &[&str] = &[
     "user_id",
     "userId",
     "user.id",
-    "uid",
     "user",
     "username",
     "user_name",
     "usr.id",
     "account_id",
+    "user.name",
+    "enduser.id",
 ];
 const CLIENT_KEYS: &[&str] = &[
     "client_ip",
     "clientIp",
     "remote_addr",
     "client.ip",
+    "client.address",
     "source.ip",
     "ip",
     "remote_ip",
     "http.client_ip",
+    "req.remoteAddress",
 ];
 const STATUS_KEYS: &[&str] = &[
     "status",
@@ -75,6 +80,8 @@ const LATENCY_MS_KEYS: &[&str] = &[
     "responseTime",
     "response_time",
 ];
+/// Durations written as Go durations (`12.5ms`, `1.2s`) or plain seconds.
+const DURATION_KEYS: &[&str] = &["latency", "duration", "elapsed", "took"];
 const REQUEST_ID_KEYS: &[&str] = &[
     "request_id",
     "requestId",
@@ -85,7 +92,7 @@ const REQUEST_ID_KEYS: &[&str] = &[
     "traceId",
     "http.request.id",
 ];
-const SERVICE_KEYS: &[&str] = &[
+pub const SERVICE_KEYS: &[&str] = &[
     "service",
     "service.name",
     "app",
@@ -100,6 +107,7 @@ const PATH_KEYS: &[&str] = &[
     "uri",
     "http.path",
     "url.path",
+    "http.target",
     "req.url",
     "route",
 ];
@@ -112,32 +120,35 @@ const STACK_KEYS: &[&str] = &[
     "error.stack_trace",
 ];
 
-fn time_of(obj: &Map<String, Value>, ctx: &ParseContext) -> Option<i64> {
-    let (value, _) = json::first(obj, TIME_KEYS)?;
+/// A JSON number as an epoch: integers exactly, floats by their whole and fractional parts.
+fn epoch_number(n: &serde_json::Number) -> Option<TimeNs> {
+    match n.as_i64() {
+        Some(i) => epoch_from_int(i).ok(),
+        None => n.as_f64().and_then(|f| epoch_by_magnitude(f).ok()),
+    }
+}
+
+/// A time written as ISO text, an epoch (number or digits; unit told by magnitude), or MongoDB's
+/// extended JSON `{"$date": ...}`.
+pub fn time_value(value: &Value, cx: &mut FileContext) -> Option<TimeNs> {
     match value {
-        Value::String(s) => parse_iso(s, &ctx.time).ok().or_else(|| {
-            s.parse::<f64>()
-                .ok()
-                .and_then(|n| epoch_by_magnitude(n).ok())
-        }),
-        Value::Number(n) => n.as_f64().and_then(|n| epoch_by_magnitude(n).ok()),
-        // MongoDB's extended JSON: {"$date": "..."} or {"$date": {"$numberLong": "..."}}.
+        Value::String(s) => cx.iso(s).ok().or_else(|| parse_epoch_text(s).ok()),
+        Value::Number(n) => epoch_number(n),
         Value::Object(inner) => match inner.get("$date")? {
-            Value::String(s) => parse_iso(s, &ctx.time).ok(),
-            Value::Number(n) => n.as_f64().and_then(|n| epoch_by_magnitude(n).ok()),
+            Value::String(s) => cx.iso(s).ok(),
+            Value::Number(n) => epoch_number(n),
             Value::Object(long) => long
                 .get("$numberLong")
                 .and_then(Value::as_str)
-                .and_then(|s| s.parse::<f64>().ok())
-                .and_then(|n| epoch_by_magnitude(n).ok()),
+                .and_then(|s| parse_epoch_text(s).ok()),
             _ => None,
         },
         _ => None,
     }
 }
 
-fn severity_of(obj: &Map<String, Value>) -> Option<Severity> {
-    let (value, _) = json::first(obj, LEVEL_KEYS)?;
+/// A level written as a word (`error`, `WARN`) or a bunyan/pino number.
+pub fn level_value(value: &Value) -> Option<Severity> {
     match value {
         Value::String(s) => Severity::from_word(s),
         Value::Number(n) => n.as_i64().map(Severity::from_pino),
@@ -145,15 +156,130 @@ fn severity_of(obj: &Map<String, Value>) -> Option<Severity> {
     }
 }
 
-fn status_of(obj: &Map<String, Value>) -> Option<u16> {
-    STATUS_KEYS.iter().find_map(|k| match get(obj, k)? {
-        Value::Number(n) => n
-            .as_u64()
-            .filter(|s| (100..600).contains(s))
-            .map(|s| s as u16),
-        Value::String(s) => s.parse::<u16>().ok().filter(|s| (100..600).contains(s)),
-        _ => None,
-    })
+fn time_of(obj: &Map<String, Value>, cx: &mut FileContext) -> Option<TimeNs> {
+    let (value, _) = json::first(obj, TIME_KEYS)?;
+    time_value(value, cx)
+}
+
+fn severity_of(obj: &Map<String, Value>) -> Option<Severity> {
+    level_value(json::first(obj, LEVEL_KEYS)?.0)
+}
+
+/// The first of the keys holding an HTTP status.
+pub fn status_of(obj: &Map<String, Value>) -> Option<u16> {
+    STATUS_KEYS.iter().find_map(|k| json::get_status(obj, k))
+}
+
+/// A Go duration (`1m2.5s`, `12.5ms`, `350µs`) or a number of seconds, in milliseconds.
+pub fn duration_ms(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Some(seconds * 1000.0);
+    }
+    let mut total = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_end] {
+            "h" => 3_600_000.0,
+            "m" => 60_000.0,
+            "s" => 1000.0,
+            "ms" => 1.0,
+            "us" | "µs" | "μs" => 0.001,
+            "ns" => 0.000_001,
+            _ => return None,
+        };
+        total += number * factor;
+        rest = &rest[unit_end..];
+    }
+    Some(total)
+}
+
+fn latency_of(obj: &Map<String, Value>) -> Option<f64> {
+    if let Some(ms) = LATENCY_MS_KEYS.iter().find_map(|k| get_f64(obj, k)) {
+        return Some(ms);
+    }
+    // ECS writes event.duration in nanoseconds.
+    if let Some(ns) = get_f64(obj, "event.duration") {
+        return Some(ns / 1e6);
+    }
+    DURATION_KEYS
+        .iter()
+        .find_map(|k| get_str(obj, k).and_then(duration_ms))
+}
+
+/// Fills the fields the analysis needs from the usual key names, leaving those already set:
+/// service, user, client, request id, method, path, status, latency, error text and stack.
+pub fn fill_fields(obj: &Map<String, Value>, event: &mut Event) {
+    if event.status.is_none() {
+        event.status = status_of(obj);
+    }
+    if event.service.is_none() {
+        event.service = SERVICE_KEYS
+            .iter()
+            .find_map(|k| get_str(obj, k))
+            .map(str::to_string);
+    }
+    if event.user.is_none() {
+        event.user = USER_KEYS.iter().find_map(|k| get_text(obj, k));
+    }
+    if event.client.is_none() {
+        event.client = CLIENT_KEYS.iter().find_map(|k| get_text(obj, k));
+    }
+    if event.request_id.is_none() {
+        event.request_id = REQUEST_ID_KEYS.iter().find_map(|k| get_text(obj, k));
+    }
+    if event.method.is_none() {
+        event.method = METHOD_KEYS
+            .iter()
+            .find_map(|k| get_str(obj, k))
+            .map(str::to_string);
+    }
+    if event.path.is_none() {
+        event.path = PATH_KEYS
+            .iter()
+            .find_map(|k| get_str(obj, k))
+            .map(str::to_string);
+    }
+    if event.latency_ms.is_none() {
+        event.latency_ms = latency_of(obj);
+    }
+    if let Some(error) = get_text(obj, "error").or_else(|| get_text(obj, "err")) {
+        event.attrs.push(("error".to_string(), error));
+    }
+    if let Some(stack) = STACK_KEYS.iter().find_map(|k| get_text(obj, k)) {
+        append_continuation(event, "stack", &stack);
+    }
+}
+
+/// An application event: the level if given, else the HTTP status's severity.
+pub fn app_event(
+    obj: &Map<String, Value>,
+    time: TimeNs,
+    severity: Option<Severity>,
+    message: String,
+) -> Event {
+    let status = status_of(obj);
+    let severity = severity.unwrap_or_else(|| status.map_or(Severity::Info, http_severity));
+    let mut event = Event::new(time, SourceKind::App, severity, message);
+    event.status = status;
+    fill_fields(obj, &mut event);
+    event
+}
+
+/// A string field as an owned message (other types are left out).
+pub fn message_of(obj: &Map<String, Value>, keys: &[&str]) -> String {
+    keys.iter()
+        .find_map(|k| get_str(obj, k))
+        .unwrap_or_default()
+        .to_string()
 }
 
 impl LineFormat for JsonApp {
@@ -170,84 +296,58 @@ impl LineFormat for JsonApp {
     }
 
     fn fields(&self) -> &'static str {
-        "time, level, message, service, user, client, status, latency, request id, method, path, stack"
+        "time, level, message, service, user, client, status, latency, request id, method, path, stack (found by the usual key names)"
     }
 
-    fn sniff(&self, line: &str) -> u8 {
-        let Ok(obj) = json::parse_object(line) else {
+    fn sniff_json(&self, value: &Value) -> u8 {
+        let Some(obj) = value.as_object() else {
             return 0;
         };
-        let mut score = 30;
-        if json::first(&obj, TIME_KEYS).is_some() {
-            score += 25;
+        // A catch-all: never above 60, so any dialect that knows the line wins.
+        let has_time = json::first(obj, TIME_KEYS).is_some();
+        let has_level = json::first(obj, LEVEL_KEYS).is_some();
+        let has_message = json::first(obj, MESSAGE_KEYS).is_some();
+        match (has_time, has_level || has_message) {
+            (true, true) => 50 + 5 * u8::from(has_level) + 5 * u8::from(has_message),
+            (true, false) => 45,
+            // Without a time the line cannot be placed: too weak to choose this format.
+            (false, _) => 20,
         }
-        if json::first(&obj, LEVEL_KEYS).is_some() {
-            score += 10;
-        }
-        if json::first(&obj, MESSAGE_KEYS).is_some() {
-            score += 10;
-        }
-        score
     }
 
-    fn parse(&self, line: &str, ctx: &ParseContext, out: &mut Vec<Event>) -> LineOutcome {
-        let obj = match json::parse_object(line) {
-            Ok(obj) => obj,
-            Err(reason) => return LineOutcome::Unparsed(Cow::Borrowed(reason)),
+    fn parse_json(&self, value: &Value, cx: &mut FileContext, out: &mut Vec<Event>) -> LineOutcome {
+        let Some(obj) = value.as_object() else {
+            return LineOutcome::Unparsed(Cow::Borrowed("not a JSON object"));
         };
-        let Some(time) = time_of(&obj, ctx) else {
+        let Some(time) = time_of(obj, cx) else {
             return LineOutcome::Unparsed(Cow::Borrowed("JSON line without a readable time field"));
         };
-        let status = status_of(&obj);
-        let severity = severity_of(&obj).unwrap_or(match status {
-            Some(s) if s >= 500 => Severity::Error,
-            Some(s) if s >= 400 => Severity::Warn,
-            _ => Severity::Info,
-        });
-        let message = json::first(&obj, MESSAGE_KEYS)
+        let message = json::first(obj, MESSAGE_KEYS)
             .and_then(|(v, _)| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let mut event = Event::new(time, SourceKind::App, severity, message);
-        event.status = status;
-        event.service = SERVICE_KEYS
-            .iter()
-            .find_map(|k| get_str(&obj, k))
-            .map(str::to_string);
-        event.user = USER_KEYS.iter().find_map(|k| get_text(&obj, k));
-        event.client = CLIENT_KEYS.iter().find_map(|k| get_text(&obj, k));
-        event.request_id = REQUEST_ID_KEYS.iter().find_map(|k| get_text(&obj, k));
-        event.method = METHOD_KEYS
-            .iter()
-            .find_map(|k| get_str(&obj, k))
-            .map(str::to_string);
-        event.path = PATH_KEYS
-            .iter()
-            .find_map(|k| get_str(&obj, k))
-            .map(str::to_string);
-        event.latency_ms = LATENCY_MS_KEYS.iter().find_map(|k| get_f64(&obj, k));
-        if let Some(error) = get_text(&obj, "error").or_else(|| get_text(&obj, "err")) {
-            event.attrs.push(("error".to_string(), error));
-        }
-        if let Some(stack) = STACK_KEYS.iter().find_map(|k| get_text(&obj, k)) {
-            append_continuation(&mut event, "stack", &stack);
-        }
-        out.push(event);
+        out.push(app_event(obj, time, severity_of(obj), message));
         LineOutcome::Parsed
     }
 
     fn join(&self, event: &mut Event, line: &str) {
         append_continuation(event, "stack", line);
     }
+
+    fn name_hints(&self) -> &'static [&'static str] {
+        &[".json"]
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::ParseContext;
     use crate::time::format_utc;
 
     fn parse(line: &str) -> (LineOutcome, Vec<Event>) {
         let mut out = Vec::new();
-        let outcome = JsonApp.parse(line, &ParseContext::default(), &mut out);
+        let mut cx = FileContext::new(ParseContext::default());
+        let outcome = JsonApp.parse(line, &mut cx, &mut out);
         (outcome, out)
     }
 
@@ -269,13 +369,14 @@ mod tests {
     }
 
     #[test]
-    fn pino_numeric_level_and_epoch_ms() {
+    fn numeric_level_and_epoch_ms() {
         let (_, events) = parse(
-            r#"{"level":50,"time":1697396401204,"pid":7,"hostname":"auth-1","msg":"upstream timeout"}"#,
+            r#"{"level":50,"time":1697396401204,"host":"auth-1","msg":"upstream timeout","duration":"1.5s"}"#,
         );
         assert_eq!(events[0].severity, Severity::Error);
         assert_eq!(format_utc(events[0].time), "2023-10-15T19:00:01.204Z");
         assert_eq!(events[0].message, "upstream timeout");
+        assert_eq!(events[0].latency_ms, Some(1500.0));
     }
 
     #[test]
@@ -301,11 +402,16 @@ mod tests {
     }
 
     #[test]
-    fn sniff_prefers_lines_with_time_level_message() {
-        assert!(JsonApp.sniff(r#"{"ts":"2023-10-15T15:00:00Z","level":"info","msg":"x"}"#) >= 70);
+    fn sniff_is_a_catch_all() {
+        let v: Value =
+            serde_json::from_str(r#"{"ts":"2023-10-15T15:00:00Z","level":"info","msg":"x"}"#)
+                .unwrap();
+        assert!((50..=60).contains(&JsonApp.sniff_json(&v)));
         assert_eq!(
             JsonApp.sniff("127.0.0.1 - - [15/Oct/2023:15:00:00 -0400]"),
             0
         );
+        assert_eq!(duration_ms("1m2.5s"), Some(62_500.0));
+        assert!((duration_ms("350µs").unwrap() - 0.35).abs() < 1e-9);
     }
 }

@@ -1,13 +1,14 @@
 //! Web access logs in the NCSA common/combined layout (nginx and Apache defaults), with optional
-//! trailing fields such as nginx `$request_time`.
+//! trailing fields such as nginx `$request_time`. nginx error lines in the same file (a
+//! container's output holds both) are read as error lines.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{LineFormat, LineOutcome, ParseContext};
-use crate::event::{Event, Severity, SourceKind};
+use super::{FileContext, LineFormat, LineOutcome, http_severity, set_request};
+use crate::event::{Event, SourceKind};
 use crate::time::parse_clf;
 
 pub struct NginxAccess;
@@ -21,15 +22,64 @@ static LINE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// A trailing `$request_time` (seconds, millisecond resolution) if the first extra field is one.
+/// The request time among the fields the operator appended, in milliseconds: nginx's
+/// `$request_time` (seconds with a fraction) written first, or second after
+/// `$request_length` (ingress-nginx), or as `rt=`/`request_time=`.
 fn request_time_ms(rest: &str) -> Option<f64> {
-    let first = rest.split_whitespace().next()?;
-    let first = first.trim_matches('"');
-    if first.contains('.') {
-        first.parse::<f64>().ok().map(|s| s * 1000.0)
-    } else {
-        None
+    let seconds = |field: &str| -> Option<f64> {
+        let field = field.trim_matches('"');
+        field
+            .contains('.')
+            .then(|| field.parse::<f64>().ok())
+            .flatten()
+    };
+    let mut fields = rest.split_whitespace();
+    let first = fields.next()?;
+    for key in ["rt=", "request_time="] {
+        if let Some(v) = rest
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix(key))
+            .and_then(seconds)
+        {
+            return Some(v * 1000.0);
+        }
     }
+    if let Some(s) = seconds(first) {
+        return Some(s * 1000.0);
+    }
+    if first.bytes().all(|b| b.is_ascii_digit()) {
+        return fields.next().and_then(seconds).map(|s| s * 1000.0);
+    }
+    None
+}
+
+/// Reads one access line (no fallback to the error layout).
+pub fn parse_access(line: &str, out: &mut Vec<Event>) -> Result<(), &'static str> {
+    let c = LINE.captures(line).ok_or("not an access log line")?;
+    let time = parse_clf(&c["time"]).map_err(|_| "unreadable [time_local]")?;
+    let status = c["status"]
+        .parse::<u16>()
+        .map_err(|_| "unreadable status")?;
+    let request = &c["request"];
+    let mut event = Event::new(
+        time,
+        SourceKind::Web,
+        http_severity(status),
+        format!("\"{request}\" {status}"),
+    );
+    set_request(&mut event, request, Some(status));
+    event.client = Some(c["addr"].to_string());
+    event.user = Some(&c["user"])
+        .filter(|u| *u != "-")
+        .map(|u| u.to_string());
+    event.latency_ms = request_time_ms(&c["rest"]);
+    if let Some(agent) = c.name("agent") {
+        event
+            .attrs
+            .push(("user_agent".to_string(), agent.as_str().to_string()));
+    }
+    out.push(event);
+    Ok(())
 }
 
 impl LineFormat for NginxAccess {
@@ -62,58 +112,32 @@ impl LineFormat for NginxAccess {
         }
     }
 
-    fn parse(&self, line: &str, _ctx: &ParseContext, out: &mut Vec<Event>) -> LineOutcome {
-        let Some(c) = LINE.captures(line) else {
-            return LineOutcome::Unparsed(Cow::Borrowed("not an access log line"));
-        };
-        let Ok(time) = parse_clf(&c["time"]) else {
-            return LineOutcome::Unparsed(Cow::Borrowed("unreadable [time_local]"));
-        };
-        let Ok(status) = c["status"].parse::<u16>() else {
-            return LineOutcome::Unparsed(Cow::Borrowed("unreadable status"));
-        };
-        let severity = match status {
-            500.. => Severity::Error,
-            400..=499 => Severity::Warn,
-            _ => Severity::Info,
-        };
-        let request = &c["request"];
-        let mut parts = request.splitn(3, ' ');
-        let method = parts.next().filter(|m| !m.is_empty());
-        let path = parts.next();
-        let mut event = Event::new(
-            time,
-            SourceKind::Web,
-            severity,
-            format!("\"{request}\" {status}"),
-        );
-        event.status = Some(status);
-        event.client = Some(c["addr"].to_string());
-        event.user = Some(&c["user"])
-            .filter(|u| *u != "-")
-            .map(|u| u.to_string());
-        event.method = method.map(str::to_string);
-        event.path = path.map(str::to_string);
-        event.latency_ms = request_time_ms(&c["rest"]);
-        if let Some(agent) = c.name("agent") {
-            event
-                .attrs
-                .push(("user_agent".to_string(), agent.as_str().to_string()));
+    fn parse(&self, line: &str, cx: &mut FileContext, out: &mut Vec<Event>) -> LineOutcome {
+        match parse_access(line, out) {
+            Ok(()) => LineOutcome::Parsed,
+            Err(reason) => match super::nginx_error::parse_error(line, cx, out) {
+                Ok(()) => LineOutcome::Parsed,
+                Err(_) => LineOutcome::Unparsed(Cow::Borrowed(reason)),
+            },
         }
-        out.push(event);
-        LineOutcome::Parsed
+    }
+
+    fn name_hints(&self) -> &'static [&'static str] {
+        &["access", "nginx", "apache", "httpd"]
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Severity;
     use crate::time::format_utc;
 
     fn parse(line: &str) -> Vec<Event> {
         let mut out = Vec::new();
+        let mut cx = FileContext::new(Default::default());
         assert_eq!(
-            NginxAccess.parse(line, &ParseContext::default(), &mut out),
+            NginxAccess.parse(line, &mut cx, &mut out),
             LineOutcome::Parsed
         );
         out
@@ -143,12 +167,19 @@ mod tests {
         assert_eq!(format_utc(e.time), "2024-03-02T07:15:00Z");
         let e = &parse(r#"10.1.2.3 - - [02/Mar/2024:08:15:00 +0100] "GET / HTTP/1.0" 304 -"#)[0];
         assert_eq!(e.status, Some(304));
+        // ingress-nginx: $request_length then $request_time, then the upstream fields.
+        let e = &parse(
+            r#"10.4.0.9 - - [02/Mar/2024:08:15:00 +0000] "GET /api/cart HTTP/1.1" 502 150 "-" "okhttp/4.12" 412 0.031 [shop-cart-8080] [] 10.4.1.7:8080 0 0.030 502 7f3a9c"#,
+        )[0];
+        assert_eq!(e.latency_ms, Some(31.0));
+        assert_eq!(e.path.as_deref(), Some("/api/cart"));
     }
 
     #[test]
     fn garbage_is_unparsed() {
         let mut out = Vec::new();
-        let outcome = NginxAccess.parse("\u{0}\u{1}binary", &ParseContext::default(), &mut out);
+        let mut cx = FileContext::new(Default::default());
+        let outcome = NginxAccess.parse("\u{0}\u{1}binary", &mut cx, &mut out);
         assert!(matches!(outcome, LineOutcome::Unparsed(_)));
         assert_eq!(NginxAccess.sniff(r#"{"a":1}"#), 0);
     }

@@ -1,17 +1,17 @@
-//! PagerDuty v3 webhook events (`{"event":{"event_type":"incident.acknowledged",...}}`), one per line.
+//! PagerDuty v3 webhook events (`{"event":{"event_type":"incident.acknowledged",...}}`), one per
+//! line or as a JSON document.
 
 use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::json::{self, get_str};
-use super::{LineFormat, LineOutcome, ParseContext};
+use super::json::get_str;
+use super::{FileContext, LineFormat, LineOutcome};
 use crate::event::{Event, PageAction, PageInfo, Severity, SourceKind};
-use crate::time::parse_iso;
 
 pub struct PagerDutyWebhook;
 
-fn action_of(event_type: &str) -> PageAction {
+pub fn action_of(event_type: &str) -> PageAction {
     match event_type.strip_prefix("incident.").unwrap_or(event_type) {
         "triggered" => PageAction::Triggered,
         "acknowledged" => PageAction::Acknowledged,
@@ -40,21 +40,24 @@ impl LineFormat for PagerDutyWebhook {
         "time (occurred_at), paging action, incident id, title, agent, service, note content"
     }
 
-    fn sniff(&self, line: &str) -> u8 {
-        let Ok(obj) = json::parse_object(line) else {
+    fn sniff_json(&self, value: &Value) -> u8 {
+        let Some(obj) = value.as_object() else {
             return 0;
         };
-        match get_str(&obj, "event.event_type") {
+        match get_str(obj, "event.event_type") {
             Some(t) if t.starts_with("incident.") || t.starts_with("service.") => 98,
             Some(_) => 60,
             None => 0,
         }
     }
 
-    fn parse(&self, line: &str, ctx: &ParseContext, out: &mut Vec<Event>) -> LineOutcome {
-        let obj = match json::parse_object(line) {
-            Ok(obj) => obj,
-            Err(reason) => return LineOutcome::Unparsed(Cow::Borrowed(reason)),
+    fn name_hints(&self) -> &'static [&'static str] {
+        &["pagerduty", "paging", "webhook"]
+    }
+
+    fn parse_json(&self, value: &Value, cx: &mut FileContext, out: &mut Vec<Event>) -> LineOutcome {
+        let Some(obj) = value.as_object() else {
+            return LineOutcome::Unparsed(Cow::Borrowed("not a JSON object"));
         };
         let Some(event) = obj.get("event").and_then(Value::as_object) else {
             return LineOutcome::Unparsed(Cow::Borrowed("no \"event\" object"));
@@ -62,8 +65,7 @@ impl LineFormat for PagerDutyWebhook {
         let Some(event_type) = get_str(event, "event_type") else {
             return LineOutcome::Unparsed(Cow::Borrowed("no event_type"));
         };
-        let Some(time) = get_str(event, "occurred_at").and_then(|t| parse_iso(t, &ctx.time).ok())
-        else {
+        let Some(time) = get_str(event, "occurred_at").and_then(|t| cx.iso(t).ok()) else {
             return LineOutcome::Unparsed(Cow::Borrowed("no readable occurred_at"));
         };
         let action = action_of(event_type);
@@ -113,8 +115,9 @@ mod tests {
     fn acknowledged_incident() {
         let line = r#"{"event":{"id":"5ac6","event_type":"incident.acknowledged","resource_type":"incident","occurred_at":"2023-10-15T19:12:04.518Z","agent":{"id":"PX1","summary":"Dana Whitfield","type":"user_reference"},"client":null,"data":{"id":"Q2K8FJ3","type":"incident","number":4211,"status":"acknowledged","title":"[FIRING:1] AuthErrorRateHigh","service":{"id":"PSV","summary":"auth-service","type":"service_reference"}}}}"#;
         let mut out = Vec::new();
+        let mut cx = FileContext::new(Default::default());
         assert_eq!(
-            PagerDutyWebhook.parse(line, &ParseContext::default(), &mut out),
+            PagerDutyWebhook.parse(line, &mut cx, &mut out),
             LineOutcome::Parsed
         );
         let e = &out[0];
@@ -124,14 +127,16 @@ mod tests {
         assert_eq!(p.agent.as_deref(), Some("Dana Whitfield"));
         assert_eq!(e.service.as_deref(), Some("auth-service"));
         assert_eq!(format_utc(e.time), "2023-10-15T19:12:04.518Z");
-        assert!(PagerDutyWebhook.sniff(line) > 90);
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(PagerDutyWebhook.sniff_json(&v) > 90);
     }
 
     #[test]
     fn note_carries_its_incident() {
         let line = r#"{"event":{"event_type":"incident.annotated","occurred_at":"2023-10-15T20:35:00Z","agent":{"summary":"Dana"},"data":{"type":"incident_note","content":"Restoring sessions from backup","incident":{"id":"Q2K8FJ3","summary":"AuthErrorRateHigh"}}}}"#;
         let mut out = Vec::new();
-        PagerDutyWebhook.parse(line, &ParseContext::default(), &mut out);
+        let mut cx = FileContext::new(Default::default());
+        PagerDutyWebhook.parse(line, &mut cx, &mut out);
         let p = out[0].page.as_ref().unwrap();
         assert_eq!(p.action, PageAction::Annotated);
         assert_eq!(p.incident_id, "Q2K8FJ3");

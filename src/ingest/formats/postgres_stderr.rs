@@ -1,49 +1,191 @@
-//! PostgreSQL's stderr log: `log_line_prefix` (time with zone, pid, ...) then `LEVEL:  message`;
-//! DETAIL/HINT/QUERY/CONTEXT/LOCATION/STATEMENT lines join the message before them.
+//! PostgreSQL's stderr log with any `log_line_prefix` made of the usual escapes (`%m`, `%t`, `%n`
+//! for the time, `%p`, `%c`, `%l`, `%u`, `%d`, `%a`, `%h`/`%r`, `%e`, `%q`...), then
+//! `LEVEL:  message`. DETAIL/HINT/QUERY/CONTEXT/LOCATION/STATEMENT lines, tab-indented lines and
+//! the `[N-2]`, `[N-3]`... lines of a split message join the message before them.
+//!
+//! The prefix is not configured: the level marker (a level word, a colon and two spaces) ends it,
+//! and the time, pid, user, database and client are picked out of it wherever they stand.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{LineFormat, LineOutcome, ParseContext, append_continuation};
-use crate::event::{Event, Severity, SourceKind};
-use crate::time::parse_iso;
+use super::{FileContext, LineFormat, LineOutcome, append_continuation, strip_port};
+use crate::event::{Event, Severity, SourceKind, TimeNs};
+use crate::time::{is_known_zone, parse_epoch_text, parse_naive};
 
 pub struct PostgresStderr;
 
-/// A prefix that starts with `%m` or `%t` (time, optional zone), then whatever else the prefix
-/// holds (`[%p]`, `%u@%d`, `%c`, ...), then the level and two spaces.
-static LINE: LazyLock<Regex> = LazyLock::new(|| {
+/// The level marker that ends the prefix.
+static LEVEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^(?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?(?: [A-Za-z][A-Za-z0-9/_+-]*| [+-]\d{2}(?::?\d{2})?)?) (?P<prefix>.*?)(?P<level>DEBUG[1-5]|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|DETAIL|HINT|QUERY|CONTEXT|LOCATION|STATEMENT):  (?P<message>.*)$",
+        r"(?:^|[\s\]:])(DEBUG[1-5]|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|DETAIL|HINT|QUERY|CONTEXT|LOCATION|STATEMENT):  ",
+    )
+    .expect("static regex")
+});
+
+/// `%m`/`%t` (with the zone that follows, if any) or `%n` anywhere in the prefix.
+static TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?P<time>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)(?:(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)| (?P<offset2>[+-]\d{2}(?::?\d{2})?)\b| (?P<zone>[A-Za-z][A-Za-z0-9/_+-]*))?|(?P<epoch>\b\d{10}\.\d{3}\b)",
     )
     .expect("static regex")
 });
 
 static PID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\[(\d+)(?:-\d+)?\]").expect("static regex"));
-static USER_DB: LazyLock<Regex> = LazyLock::new(|| {
+    LazyLock::new(|| Regex::new(r"\[(\d+)\]|\bpid=(\d+)").expect("static regex"));
+/// `[%l-N]` session line numbers: `N` > 1 marks a continuation of a split message.
+static LINE_PART: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[\d+-(\d+)\]").expect("static regex"));
+static KEY_VALUES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?:^|[\s\[])(?:user=)?(?P<user>[A-Za-z_][\w$-]*)(?:@|,db=)(?P<db>[A-Za-z_][\w$-]*)",
+        r"\b(user|db|database|app|application|client|host|remote|sql_error_code)\s?=\s?([^\s,\]]*)",
     )
     .expect("static regex")
 });
+static USER_AT_DB: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s\[])(?P<user>[A-Za-z_][\w$-]*)@(?P<db>[A-Za-z_\[][\w$\]-]*)")
+        .expect("static regex")
+});
 
-fn is_continuation_level(level: &str) -> bool {
+pub fn is_continuation_level(level: &str) -> bool {
     matches!(
         level,
         "DETAIL" | "HINT" | "QUERY" | "CONTEXT" | "LOCATION" | "STATEMENT"
     )
 }
 
-fn severity_of(level: &str) -> Severity {
+/// PostgreSQL's message levels to severities.
+pub fn severity_of(level: &str) -> Severity {
     match level {
         "ERROR" => Severity::Error,
         "FATAL" | "PANIC" => Severity::Fatal,
         "WARNING" => Severity::Warn,
         l if l.starts_with("DEBUG") => Severity::Debug,
         _ => Severity::Info,
+    }
+}
+
+/// A line split at its level marker: prefix, level, message.
+pub struct Split<'a> {
+    pub prefix: &'a str,
+    pub level: &'a str,
+    pub message: &'a str,
+}
+
+/// Finds the level marker (`ERROR:  `) and splits the line there.
+pub fn split_level(line: &str) -> Option<Split<'_>> {
+    // Cheap refusal: every PostgreSQL message line holds ":  ".
+    memchr::memmem::find(line.as_bytes(), b":  ")?;
+    let c = LEVEL.captures(line)?;
+    let level = c.get(1)?;
+    let whole = c.get(0)?;
+    Some(Split {
+        prefix: &line[..level.start()],
+        level: level.as_str(),
+        message: &line[whole.end()..],
+    })
+}
+
+/// The time written in a prefix, if any.
+pub fn prefix_time(prefix: &str, cx: &mut FileContext) -> Option<TimeNs> {
+    let c = TIME.captures(prefix)?;
+    if let Some(epoch) = c.name("epoch") {
+        return parse_epoch_text(epoch.as_str()).ok();
+    }
+    let naive = parse_naive(c.name("time")?.as_str())?;
+    let zone = c
+        .name("offset")
+        .or(c.name("offset2"))
+        .map(|m| m.as_str())
+        .or_else(|| {
+            // A word after the time is a zone only if it is one (`%t %u` has none).
+            c.name("zone")
+                .map(|m| m.as_str())
+                .filter(|z| is_known_zone(z))
+        })
+        .unwrap_or("");
+    cx.zoned(&naive, zone).ok()
+}
+
+/// Whether a line without a level marker is the next part of a split message (`[7-2] ...`).
+pub fn is_split_part(line: &str) -> bool {
+    LINE_PART
+        .captures(line)
+        .and_then(|c| c[1].parse::<u32>().ok())
+        .is_some_and(|n| n > 1)
+}
+
+/// The database event of a message, with what the prefix says about who and where.
+pub fn db_event(time: TimeNs, prefix: &str, level: &str, message: &str) -> Event {
+    let mut event = Event::new(
+        time,
+        SourceKind::Db,
+        severity_of(level),
+        message.to_string(),
+    );
+    event.service = Some("postgresql".to_string());
+    if let Some(c) = PID.captures(prefix) {
+        let pid = c.get(1).or(c.get(2)).map_or("", |m| m.as_str());
+        event.attrs.push(("pid".to_string(), pid.to_string()));
+    }
+    let known = |v: &str| !v.is_empty() && v != "unknown" && v != "local";
+    let mut found_user = false;
+    for c in KEY_VALUES.captures_iter(prefix) {
+        let value = c[2].trim_matches(|ch| ch == '[' || ch == ']');
+        if !known(value) {
+            continue;
+        }
+        match &c[1] {
+            "user" => {
+                event.user = Some(value.to_string());
+                found_user = true;
+            }
+            "db" | "database" => event
+                .attrs
+                .push(("database".to_string(), value.to_string())),
+            "app" | "application" => event
+                .attrs
+                .push(("application".to_string(), value.to_string())),
+            "client" | "host" | "remote" => {
+                // %r writes host(port).
+                let host = value.split('(').next().unwrap_or(value);
+                event.client = Some(strip_port(host).to_string());
+            }
+            "sql_error_code" => event
+                .attrs
+                .push(("sqlstate".to_string(), value.to_string())),
+            _ => {}
+        }
+    }
+    if !found_user && let Some(c) = USER_AT_DB.captures(prefix) {
+        let db = c["db"].trim_matches(|ch| ch == '[' || ch == ']');
+        if known(&c["user"]) && known(db) {
+            event.user = Some(c["user"].to_string());
+            event.attrs.push(("database".to_string(), db.to_string()));
+        }
+    }
+    event.attrs.push(("level".to_string(), level.to_string()));
+    event
+}
+
+/// Attaches a continuation to a PostgreSQL event: a `DETAIL:  ...` line under its level's name,
+/// anything else as plain continuation text (`#011` is a tab escaped by syslog).
+pub fn join_continuation(event: &mut Event, line: &str) {
+    match split_level(line) {
+        Some(s) if is_continuation_level(s.level) => {
+            let key = s.level.to_ascii_lowercase();
+            append_continuation(event, &key, s.message);
+        }
+        _ => {
+            let text = match LINE_PART.find(line) {
+                Some(m) => &line[m.end()..],
+                None => line,
+            };
+            let text = text.trim_start().trim_start_matches("#011").trim();
+            append_continuation(event, "continuation", text);
+        }
     }
 }
 
@@ -57,74 +199,64 @@ impl LineFormat for PostgresStderr {
     }
 
     fn example(&self) -> &'static str {
-        "2023-10-15 14:59:50.123 EDT [48213] LOG:  statement: DROP TABLE sessions;"
+        "2023-10-15 14:59:50.123 EDT [48213] app@auth LOG:  statement: DROP TABLE sessions;"
     }
 
     fn fields(&self) -> &'static str {
-        "time (zone abbreviation or offset), pid, user@db, level, message; DETAIL/HINT/STATEMENT... joined"
+        "time (%m/%t/%n, zone abbreviation or offset), pid, user, database, application, client, SQLSTATE, level, message; DETAIL/HINT/STATEMENT/CONTEXT... joined"
     }
 
     fn sniff(&self, line: &str) -> u8 {
-        match LINE.captures(line) {
-            Some(c) if parse_iso(&c["time"], &Default::default()).is_ok() => 90,
-            Some(_) => 60,
-            None => 0,
+        let Some(split) = split_level(line) else {
+            return 0;
+        };
+        let mut cx = FileContext::new(Default::default());
+        if prefix_time(split.prefix, &mut cx).is_some() {
+            92
+        } else {
+            // A level marker alone may come from a wrapper (syslog, a container runtime).
+            30
         }
     }
 
-    fn parse(&self, line: &str, ctx: &ParseContext, out: &mut Vec<Event>) -> LineOutcome {
-        let Some(c) = LINE.captures(line) else {
-            return LineOutcome::Unparsed(Cow::Borrowed("no PostgreSQL log_line_prefix"));
+    fn parse(&self, line: &str, cx: &mut FileContext, out: &mut Vec<Event>) -> LineOutcome {
+        let Some(split) = split_level(line) else {
+            if is_split_part(line) {
+                return LineOutcome::Continuation;
+            }
+            return LineOutcome::Unparsed(Cow::Borrowed(
+                "no PostgreSQL level (LOG:, ERROR:...) after a log_line_prefix",
+            ));
         };
-        let level = &c["level"];
-        if is_continuation_level(level) {
+        if is_continuation_level(split.level) {
             return LineOutcome::Continuation;
         }
-        let time = match parse_iso(&c["time"], &ctx.time) {
-            Ok(t) => t,
-            Err(e) => return LineOutcome::Unparsed(Cow::Owned(e.to_string())),
+        let Some(time) = prefix_time(split.prefix, cx).or(cx.parse.record_time) else {
+            return LineOutcome::Unparsed(Cow::Borrowed("no readable time in the log_line_prefix"));
         };
-        let mut event = Event::new(
-            time,
-            SourceKind::Db,
-            severity_of(level),
-            c["message"].to_string(),
-        );
-        event.service = Some("postgresql".to_string());
-        let prefix = &c["prefix"];
-        if let Some(pid) = PID.captures(prefix) {
-            event.attrs.push(("pid".to_string(), pid[1].to_string()));
-        }
-        if let Some(ud) = USER_DB.captures(prefix) {
-            event.user = Some(ud["user"].to_string());
-            event
-                .attrs
-                .push(("database".to_string(), ud["db"].to_string()));
-        }
-        event.attrs.push(("level".to_string(), level.to_string()));
-        out.push(event);
+        out.push(db_event(time, split.prefix, split.level, split.message));
         LineOutcome::Parsed
     }
 
     fn join(&self, event: &mut Event, line: &str) {
-        match LINE.captures(line) {
-            Some(c) if is_continuation_level(&c["level"]) => {
-                let key = c["level"].to_ascii_lowercase();
-                append_continuation(event, &key, &c["message"]);
-            }
-            _ => append_continuation(event, "continuation", line.trim()),
-        }
+        join_continuation(event, line);
+    }
+
+    fn name_hints(&self) -> &'static [&'static str] {
+        &["postgres", "pg"]
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::ParseContext;
     use crate::time::format_utc;
 
     fn parse(line: &str) -> (LineOutcome, Vec<Event>) {
         let mut out = Vec::new();
-        let o = PostgresStderr.parse(line, &ParseContext::default(), &mut out);
+        let mut cx = FileContext::new(ParseContext::default());
+        let o = PostgresStderr.parse(line, &mut cx, &mut out);
         (o, out)
     }
 
@@ -169,8 +301,41 @@ mod tests {
     }
 
     #[test]
+    fn other_prefixes() {
+        // '%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h '
+        let (_, e) = parse(
+            "2024-02-01 09:12:44 UTC [311]: [4-1] user=billing,db=ledger,app=psql,client=10.2.0.15 ERROR:  deadlock detected",
+        );
+        assert_eq!(e[0].user.as_deref(), Some("billing"));
+        assert_eq!(e[0].client.as_deref(), Some("10.2.0.15"));
+        assert_eq!(e[0].attr("database"), Some("ledger"));
+        assert_eq!(e[0].severity, Severity::Error);
+        // '%p %m ' with a numeric zone, time not first.
+        let (_, e) = parse("7781 2024-02-01 09:12:44.250 +03 LOG:  checkpoint starting: time");
+        assert_eq!(format_utc(e[0].time), "2024-02-01T06:12:44.250Z");
+        // '%n [%p] ' epoch.
+        let (_, e) = parse("1706778764.250 [7781] WARNING:  could not flush dirty data");
+        assert_eq!(format_utc(e[0].time), "2024-02-01T09:12:44.250Z");
+        // Heroku's logplex line: ISO time with offset, then a router prefix.
+        let (_, e) = parse(
+            "2024-02-01T09:12:44+00:00 app[postgres.1812]: [RED] [22-1]  sql_error_code = 57014 ERROR:  canceling statement due to statement timeout",
+        );
+        assert_eq!(e[0].attr("sqlstate"), Some("57014"));
+        assert_eq!(
+            parse("2024-02-01T09:12:44+00:00 app[postgres.1812]: [RED] [22-2]  #011  FROM orders")
+                .0,
+            LineOutcome::Continuation
+        );
+        // '%t %u' with no zone: the word after the time is the user, not a zone.
+        let (o, e) = parse("2024-02-01 09:12:44 alice LOG:  connection authorized");
+        assert_eq!(o, LineOutcome::Parsed);
+        assert_eq!(format_utc(e[0].time), "2024-02-01T09:12:44Z");
+    }
+
+    #[test]
     fn other_text_is_not_postgres() {
         assert_eq!(PostgresStderr.sniff("\tpages: 0 removed, 1234 remain"), 0);
         assert_eq!(PostgresStderr.sniff(r#"{"level":"info"}"#), 0);
+        assert!(PostgresStderr.sniff("[4-1] LOG:  ready") < 50);
     }
 }
