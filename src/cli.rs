@@ -14,7 +14,7 @@ use crate::pipeline::{AnalysisOptions, analyse};
 use crate::redact::Redaction;
 use crate::report::{ReportOptions, prepare_output_dir, write_report};
 
-const EXIT_CODES: &str = "Exit codes: 0 report written; 2 usage or input error (bad flag, unreadable output folder, no input file).";
+const EXIT_CODES: &str = "Exit codes: 0 report written (problems in the inputs are warnings); 1 report written with warnings, only with --strict; 2 usage or input error (bad flag, unusable output folder, no input file); 101 internal error (a bug: please report it).";
 
 #[derive(Debug, Parser)]
 #[command(name = "retrace", version, about = "Turn the raw logs of an outage into a draft postmortem", after_help = EXIT_CODES)]
@@ -66,6 +66,10 @@ pub struct ReportArgs {
     /// No progress bar and no per-file summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Exit with status 1 when the report was written with warnings (unparsed or cut lines,
+    /// unrecognised or unreadable files, skipped paths, bad --notes lines).
+    #[arg(long)]
+    pub strict: bool,
     /// Merge your own timeline lines into the report: one per line, `15:20 rolled back deploy
     /// 2031`, times in the --tz zone (a date may lead: `2023-10-15 15:20 ...`).
     #[arg(long, value_name = "FILE")]
@@ -137,7 +141,24 @@ pub(crate) fn print_input_report(err: &mut impl Write, r: &InputReport) {
     }
 }
 
-fn run_report(args: ReportArgs) -> Result<()> {
+/// How many things the user should look at: problems that did not stop the report.
+fn count_warnings(analysis: &crate::pipeline::Analysis) -> usize {
+    let inputs = analysis
+        .inputs
+        .iter()
+        .map(|i| {
+            usize::from(i.error.is_some())
+                + usize::from(i.format.is_none() && i.lines > i.blank)
+                + usize::from(i.unparsed > i.blank)
+                + usize::from(i.truncated_lines > 0)
+        })
+        .sum::<usize>();
+    let notes = analysis.notes.as_ref().map_or(0, |n| n.problems.len());
+    inputs + analysis.path_problems.len() + notes
+}
+
+/// Exit status for a report run: 0, or 1 under `--strict` when there were warnings.
+fn run_report(args: ReportArgs) -> Result<u8> {
     prepare_output_dir(&args.output, args.force)?;
     // Read before the long work, so a wrong path fails at once; bad lines are warnings.
     let notes = args.notes.as_deref().map(crate::notes::read).transpose()?;
@@ -188,7 +209,14 @@ fn run_report(args: ReportArgs) -> Result<()> {
         analysis.outages.len(),
         args.output.join("postmortem.md").display()
     );
-    Ok(())
+    let warnings = count_warnings(&analysis);
+    if warnings > 0 {
+        let _ = writeln!(
+            err,
+            "{warnings} warning(s): see the lines above and diagnostics in summary.json"
+        );
+    }
+    Ok(if args.strict && warnings > 0 { 1 } else { 0 })
 }
 
 fn run_formats() {
@@ -205,18 +233,19 @@ fn run_formats() {
     }
 }
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs the parsed command line; returns the exit status (errors are status 2, in main).
+pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Report(args) => run_report(args),
         Command::Formats => {
             run_formats();
-            Ok(())
+            Ok(0)
         }
-        Command::Events(args) => crate::export::run(args),
+        Command::Events(args) => crate::export::run(args).map(|()| 0),
         Command::Generate { scenario, dir } => match scenario.as_str() {
             "auth-db-outage" => crate::scenario::reference::write(&dir)
-                .with_context(|| format!("{}: writing the auth-db-outage incident", dir.display())),
+                .with_context(|| format!("{}: writing the auth-db-outage incident", dir.display()))
+                .map(|()| 0),
             other => Err(anyhow!("unknown scenario {other:?}; known: auth-db-outage")),
         },
     }

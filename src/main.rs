@@ -7,7 +7,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = retrace::cli::Cli::parse();
     match retrace::cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status),
         Err(e) => {
             eprintln!("retrace: error: {e:#}");
             ExitCode::from(2)

@@ -68,8 +68,23 @@ pub fn prepare_output_dir(dir: &Path, force: bool) -> Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => bail!("{}: {e}", dir.display()),
     }
-    fs::create_dir_all(dir.join(CHARTS_DIR))
+    fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create the output folder", dir.display()))?;
+    // A `charts` entry that is a link (or a file) would lead writes elsewhere: replace it. Only
+    // the link itself is removed, never what it points to.
+    let charts = dir.join(CHARTS_DIR);
+    if let Ok(meta) = fs::symlink_metadata(&charts)
+        && !meta.is_dir()
+    {
+        fs::remove_file(&charts).with_context(|| {
+            format!(
+                "{}: cannot replace this entry with a folder",
+                charts.display()
+            )
+        })?;
+    }
+    fs::create_dir_all(&charts)
+        .with_context(|| format!("{}: cannot create the charts folder", charts.display()))?;
     Ok(())
 }
 
@@ -82,7 +97,17 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or_default();
     let tmp = parent.join(format!(".{name}.tmp"));
     let result = (|| -> io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
+        // A leftover (or planted) temporary entry is removed, not followed: `create_new` refuses
+        // to open through a symbolic link, and the rename replaces a link at `path` instead of
+        // writing where it points.
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)
