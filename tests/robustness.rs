@@ -464,3 +464,78 @@ fn hostile_log_text_cannot_inject_into_the_report() {
     assert!(!md.contains('\u{202e}'), "RTL override in report");
     assert!(!md.contains("\n# Fake heading"), "heading injected");
 }
+
+/// A small tmpfs mounted for one test, unmounted on drop. Needs root and mount rights: tests
+/// that use it skip (with a message) where they are missing.
+#[cfg(target_os = "linux")]
+struct TinyFs {
+    dir: tempfile::TempDir,
+}
+
+#[cfg(target_os = "linux")]
+impl TinyFs {
+    fn mount(options: &str) -> Option<TinyFs> {
+        let dir = tempfile::tempdir().ok()?;
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then_some(TinyFs { dir })
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn full_or_read_only_output_file_system_is_exit_2_without_partial_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "access.log", &access_lines(50, "\n"));
+    for options in ["size=48k", "ro,size=48k"] {
+        let Some(fs_) = TinyFs::mount(options) else {
+            eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+            return;
+        };
+        let out = fs_.dir.path().join("pm");
+        let output = retrace(&[
+            "report",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{options}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.contains("pm"), "the message names the output: {err}");
+        // Nothing half-written is left behind: no temporary files.
+        if out.exists() {
+            for entry in walk(&out) {
+                let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+                assert!(!name.ends_with(".tmp"), "left {name} behind");
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            }
+            out.push(p);
+        }
+    }
+    out
+}
