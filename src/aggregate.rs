@@ -1,14 +1,22 @@
 //! Aggregate: folds the event stream into mergeable per-minute (and per-second) counters per
 //! stream, the users seen per minute, message templates, and the few notable events worth
 //! keeping (changes, alerts, pages). Memory grows with the time span, not with the input size.
+//!
+//! This is a hot path: an event is counted without allocating (streams and templates are looked
+//! up through reused key buffers, user ids hashed from the borrowed text). A file read in chunks
+//! builds one partial aggregate per chunk ([`SplitSink::fork`]); partials are taken in in file
+//! order ([`SplitSink::absorb`]) and give exactly what one pass over the file gives, caps
+//! included: a partial applies no cap of its own but remembers the order its keys first came in.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use crate::event::{AlertState, Event, NS_PER_SEC, Origin, Severity, SourceKind, TimeNs};
-use crate::ingest::EventSink;
+use crate::event::{
+    AlertState, Event, EventView, NS_PER_SEC, Origin, Severity, SourceKind, TimeNs,
+};
+use crate::ingest::{EventSink, SplitSink};
 use crate::notable::{self, Change};
-use crate::template::{request_template, template_of};
+use crate::template::{request_template_into, template_of_into};
 
 /// Distinct templates tracked; later new ones are only counted.
 pub const MAX_TEMPLATES: usize = 5_000;
@@ -168,7 +176,18 @@ impl StreamAggregate {
         self.minutes.values().map(|m| m.requests).sum()
     }
 
-    fn merge(&mut self, other: StreamAggregate) {
+    fn merge(&mut self, mut other: StreamAggregate) {
+        for (m, routes) in std::mem::take(&mut other.failures_by_route) {
+            let mine = self.failures_by_route.entry(m).or_default();
+            for (route, n) in routes {
+                *mine.entry(route).or_default() += n;
+            }
+        }
+        self.merge_counts(other);
+    }
+
+    /// Everything but the failed routes (whose merge depends on how the parts were cut).
+    fn merge_counts(&mut self, other: StreamAggregate) {
         for (m, c) in other.minutes {
             *self.minutes.entry(m).or_default() += c;
         }
@@ -186,12 +205,6 @@ impl StreamAggregate {
                 _ => {
                     self.first_failures.insert(m, f);
                 }
-            }
-        }
-        for (m, routes) in other.failures_by_route {
-            let mine = self.failures_by_route.entry(m).or_default();
-            for (route, n) in routes {
-                *mine.entry(route).or_default() += n;
             }
         }
         self.identity.by_user_field += other.identity.by_user_field;
@@ -252,6 +265,41 @@ pub struct Aggregates {
     pub metrics: BTreeMap<String, BTreeMap<i64, MetricMinute>>,
     /// Samples of series beyond [`MAX_METRIC_SERIES`], counted only.
     pub metric_samples_dropped: u64,
+    /// Set in the partial aggregate of a chunk: the order keys first came in, for the caps.
+    arrivals: Option<Box<Arrivals>>,
+    /// Reused key buffers, so looking a stream, template or route up allocates nothing.
+    scratch: Scratch,
+}
+
+/// The order in which a partial aggregate first met its capped keys.
+#[derive(Debug, Clone, Default)]
+struct Arrivals {
+    templates: Vec<(SourceKind, String)>,
+    routes: Vec<(StreamKey, i64, (String, u16))>,
+    metrics: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Scratch {
+    stream: StreamKey,
+    template: (SourceKind, String),
+    route: (String, u16),
+    /// In a partial aggregate (no route cap of its own).
+    is_partial: bool,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            stream: StreamKey {
+                kind: SourceKind::App,
+                service: String::new(),
+            },
+            template: (SourceKind::App, String::new()),
+            route: (String::new(), 0),
+            is_partial: false,
+        }
+    }
 }
 
 /// Metric series kept (each is one value per minute).
@@ -303,11 +351,19 @@ pub const MAX_ROUTES_PER_MINUTE: usize = 64;
 /// A request path as a route: no query string, and identifier segments (numbers, hex, UUIDs)
 /// replaced by `:id`, so `/orders/8812` and `/orders/9001` are one endpoint.
 pub fn route_of(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    route_into(path, &mut out);
+    out
+}
+
+/// [`route_of`] written into `out` (cleared first).
+fn route_into(path: &str, out: &mut String) {
+    out.clear();
     let path = path.split(['?', '#']).next().unwrap_or(path);
     if path.is_empty() {
-        return "(none)".to_string();
+        out.push_str("(none)");
+        return;
     }
-    let mut out = String::with_capacity(path.len());
     for (i, segment) in path.split('/').enumerate() {
         if i > 0 {
             out.push('/');
@@ -320,16 +376,21 @@ pub fn route_of(path: &str) -> String {
                     && segment.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')));
         out.push_str(if identifier { ":id" } else { segment });
     }
-    out
+}
+
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// Paths that are not user traffic: probes, metrics scrapes and static assets.
 pub fn is_background_path(path: &str) -> bool {
-    let path = path
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(path)
-        .to_ascii_lowercase();
+    // Compared without regard to ASCII case, without building a lower-cased copy (hot path).
+    let path = path.split(['?', '#']).next().unwrap_or(path);
     const PROBES: &[&str] = &[
         "/health",
         "/healthz",
@@ -346,20 +407,20 @@ pub fn is_background_path(path: &str) -> bool {
         "/-/healthy",
         "/-/ready",
     ];
-    if PROBES
-        .iter()
-        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
-    {
+    if PROBES.iter().any(|p| {
+        starts_with_ignore_case(path, p)
+            && (path.len() == p.len() || path.as_bytes()[p.len()] == b'/')
+    }) {
         return true;
     }
-    if path.starts_with("/static/") || path.starts_with("/assets/") {
+    if starts_with_ignore_case(path, "/static/") || starts_with_ignore_case(path, "/assets/") {
         return true;
     }
     const STATIC: &[&str] = &[
         ".css", ".js", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".woff", ".woff2", ".ttf",
         ".map", ".webp",
     ];
-    STATIC.iter().any(|ext| path.ends_with(ext))
+    STATIC.iter().any(|ext| ends_with_ignore_case(path, ext))
 }
 
 fn identity_hash(kind: u8, s: &str) -> u64 {
@@ -369,101 +430,85 @@ fn identity_hash(kind: u8, s: &str) -> u64 {
     h.finish()
 }
 
+/// The stream of `kind` and `service`, created on first use; the key is built in a reused
+/// buffer, so a stream seen before costs no allocation. (`None` cannot happen: the stream was
+/// just made.)
+fn stream_mut<'s>(
+    streams: &'s mut BTreeMap<StreamKey, StreamAggregate>,
+    key: &mut StreamKey,
+    kind: SourceKind,
+    service: &str,
+) -> Option<&'s mut StreamAggregate> {
+    key.kind = kind;
+    key.service.clear();
+    key.service.push_str(service);
+    if !streams.contains_key(key) {
+        streams.insert(key.clone(), StreamAggregate::default());
+    }
+    streams.get_mut(key)
+}
+
 impl Aggregates {
     fn observe_time(&mut self, t: TimeNs) {
         self.first = Some(self.first.map_or(t, |f| f.min(t)));
         self.last = Some(self.last.map_or(t, |l| l.max(t)));
     }
 
-    fn add_request(&mut self, event: &Event, kind: SourceKind) {
-        let key = StreamKey {
-            kind,
-            service: event.service.clone().unwrap_or_default(),
-        };
-        let stream = self.streams.entry(key).or_default();
-        let failed = event.is_failed_request();
-        if event.path.as_deref().is_some_and(is_background_path) {
-            stream.background_requests += 1;
-            stream.background_failed += u64::from(failed);
-            return;
-        }
+    /// Counts one event of the logs (not an alert, page or metric: those are kept whole).
+    fn add(&mut self, event: &EventView<'_>, kind: SourceKind) {
         let minute = minute_of(event.time);
-        let counts = stream.minutes.entry(minute).or_default();
-        counts.requests += 1;
-        counts.failed += u64::from(failed);
-        let second = stream.seconds.entry(second_of(event.time)).or_default();
-        second.requests += 1;
-        second.failed += u32::from(failed);
-        let identity = match (&event.user, &event.client) {
-            (Some(u), _) => {
-                stream.identity.by_user_field += 1;
-                Some(identity_hash(0, u))
-            }
-            (None, Some(c)) => {
-                stream.identity.by_client_address += 1;
-                Some(identity_hash(1, c))
-            }
-            (None, None) => {
-                stream.identity.unidentified += 1;
-                None
-            }
+        let service = event.service.as_deref().unwrap_or("");
+        let Some(stream) = stream_mut(&mut self.streams, &mut self.scratch.stream, kind, service)
+        else {
+            return;
         };
-        if let Some(id) = identity {
-            let second_in_minute = (second_of(event.time) - minute) as u8;
-            stream
-                .users
-                .entry(minute)
-                .or_default()
-                .see(id, second_in_minute, failed);
-        }
-        if failed {
-            let routes = stream.failures_by_route.entry(minute).or_default();
-            let route = route_of(event.path.as_deref().unwrap_or(""));
-            let status = event.status.unwrap_or(0);
-            // A scanner hitting random paths must not grow memory: past the cap, one bucket.
-            let key = if routes.len() < MAX_ROUTES_PER_MINUTE
-                || routes.contains_key(&(route.clone(), status))
-            {
-                (route, status)
-            } else {
-                ("(other)".to_string(), status)
-            };
-            *routes.entry(key).or_default() += 1;
-            let replace = stream
-                .first_failures
-                .get(&minute)
-                .is_none_or(|f| (f.time, f.origin) > (event.time, event.origin));
-            if replace {
-                stream.first_failures.insert(
+        if event.is_request() {
+            let new_route = add_request(stream, event, minute, &mut self.scratch);
+            if new_route && let Some(arrivals) = &mut self.arrivals {
+                arrivals.routes.push((
+                    self.scratch.stream.clone(),
                     minute,
-                    FailureSample {
-                        time: event.time,
-                        origin: event.origin,
-                        message: event.message.clone(),
-                        status: event.status.unwrap_or(0),
-                    },
-                );
+                    self.scratch.route.clone(),
+                ));
             }
+        }
+        let counts = stream.minutes.entry(minute).or_default();
+        counts.events += 1;
+        counts.error_events += u64::from(event.severity.is_error());
+        // Successful requests are the bulk of any log and all alike: not templated.
+        let routine_request = event.is_request() && !event.is_failed_request();
+        if !routine_request {
+            self.add_template(event, kind, minute);
+        }
+        // As in `notable::classify`: a failed statement changed nothing; requests are not changes.
+        if event.severity < Severity::Error
+            && !event.is_request()
+            && let Some(change) = notable::classify_text(&event.message)
+        {
+            self.add_change(event, kind, change);
         }
     }
 
-    fn add_template(&mut self, event: &Event, kind: SourceKind) {
+    fn add_template(&mut self, event: &EventView<'_>, kind: SourceKind, minute: i64) {
         // An access log's message only repeats the request: its kind is method, path and status.
-        let template = match (kind, event.status) {
-            (SourceKind::Web, Some(status)) => {
-                request_template(event.method.as_deref(), event.path.as_deref(), status)
-            }
-            _ => template_of(&event.message),
-        };
+        let key = &mut self.scratch.template;
+        key.0 = kind;
+        match (kind, event.status) {
+            (SourceKind::Web, Some(status)) => request_template_into(
+                event.method.as_deref(),
+                event.path.as_deref(),
+                status,
+                &mut key.1,
+            ),
+            _ => template_of_into(&event.message, &mut key.1),
+        }
         let is_error = event.severity.is_error() || event.is_failed_request();
-        let minute = minute_of(event.time);
-        let key = (kind, template);
-        if let Some(stats) = self.templates.get_mut(&key) {
+        if let Some(stats) = self.templates.get_mut(key) {
             stats.count += 1;
             if (event.time, event.origin) < (stats.first, stats.first_origin) {
                 stats.first = event.time;
                 stats.first_origin = event.origin;
-                stats.sample = event.message.clone();
+                stats.sample = event.message.to_string();
             }
             stats.last = stats.last.max(event.time);
             stats.max_severity = stats.max_severity.max(event.severity);
@@ -472,13 +517,18 @@ impl Aggregates {
             }
             return;
         }
-        if self.templates.len() >= MAX_TEMPLATES {
+        // A partial aggregate keeps every template; the cap applies when it is taken in.
+        if self.arrivals.is_none() && self.templates.len() >= MAX_TEMPLATES {
             self.templates_overflow += 1;
             return;
         }
         let mut per_minute = BTreeMap::new();
         if is_error {
             per_minute.insert(minute, 1);
+        }
+        let key = key.clone();
+        if let Some(arrivals) = &mut self.arrivals {
+            arrivals.templates.push(key.clone());
         }
         self.templates.insert(
             key.clone(),
@@ -488,7 +538,7 @@ impl Aggregates {
                 count: 1,
                 first: event.time,
                 first_origin: event.origin,
-                sample: event.message.clone(),
+                sample: event.message.to_string(),
                 last: event.time,
                 max_severity: event.severity,
                 per_minute,
@@ -496,7 +546,7 @@ impl Aggregates {
         );
     }
 
-    fn add_change(&mut self, event: &Event, kind: SourceKind, change: Change) {
+    fn add_change(&mut self, event: &EventView<'_>, kind: SourceKind, change: Change) {
         let slot = self
             .change_slots
             .entry((minute_of(event.time), change.kind))
@@ -511,8 +561,8 @@ impl Aggregates {
             origin: event.origin,
             source_kind: kind,
             change,
-            text: event.message.clone(),
-            user: event.user.clone(),
+            text: event.message.to_string(),
+            user: event.user.as_deref().map(str::to_string),
         });
     }
 
@@ -520,9 +570,15 @@ impl Aggregates {
         let (Some(series), Some(metric)) = (metric_series_key(event), event.metric.as_ref()) else {
             return;
         };
-        if !self.metrics.contains_key(&series) && self.metrics.len() >= MAX_METRIC_SERIES {
-            self.metric_samples_dropped += 1;
-            return;
+        let partial = self.arrivals.is_some();
+        if !self.metrics.contains_key(&series) {
+            if !partial && self.metrics.len() >= MAX_METRIC_SERIES {
+                self.metric_samples_dropped += 1;
+                return;
+            }
+            if let Some(arrivals) = &mut self.arrivals {
+                arrivals.metrics.push(series.clone());
+            }
         }
         let sample = MetricMinute {
             samples: 1,
@@ -555,19 +611,7 @@ impl Aggregates {
         for (key, stats) in other.templates {
             let room = self.templates.len() < MAX_TEMPLATES;
             match self.templates.get_mut(&key) {
-                Some(mine) => {
-                    mine.count += stats.count;
-                    if (stats.first, stats.first_origin) < (mine.first, mine.first_origin) {
-                        mine.first = stats.first;
-                        mine.first_origin = stats.first_origin;
-                        mine.sample = stats.sample;
-                    }
-                    mine.last = mine.last.max(stats.last);
-                    mine.max_severity = mine.max_severity.max(stats.max_severity);
-                    for (m, n) in stats.per_minute {
-                        *mine.per_minute.entry(m).or_default() += n;
-                    }
-                }
+                Some(mine) => mine.merge(stats),
                 None if room => {
                     self.templates.insert(key, stats);
                 }
@@ -580,15 +624,7 @@ impl Aggregates {
                 self.metric_samples_dropped += minutes.values().map(|m| m.samples).sum::<u64>();
                 continue;
             }
-            let mine = self.metrics.entry(series).or_default();
-            for (minute, m) in minutes {
-                match mine.get_mut(&minute) {
-                    Some(existing) => existing.add(&m),
-                    None => {
-                        mine.insert(minute, m);
-                    }
-                }
-            }
+            self.merge_metric(series, minutes);
         }
         self.metric_samples_dropped += other.metric_samples_dropped;
         self.changes.extend(other.changes);
@@ -596,13 +632,123 @@ impl Aggregates {
         self.alerts.extend(other.alerts);
         self.pages.extend(other.pages);
         self.alert_events_dropped += other.alert_events_dropped;
-        if let Some(f) = other.first {
+        self.merge_times(other.first, other.last, other.events);
+    }
+
+    fn merge_metric(&mut self, series: String, minutes: BTreeMap<i64, MetricMinute>) {
+        let mine = self.metrics.entry(series).or_default();
+        for (minute, m) in minutes {
+            match mine.get_mut(&minute) {
+                Some(existing) => existing.add(&m),
+                None => {
+                    mine.insert(minute, m);
+                }
+            }
+        }
+    }
+
+    fn merge_times(&mut self, first: Option<TimeNs>, last: Option<TimeNs>, events: u64) {
+        if let Some(f) = first {
             self.observe_time(f);
         }
-        if let Some(l) = other.last {
+        if let Some(l) = last {
             self.observe_time(l);
         }
-        self.events += other.events;
+        self.events += events;
+    }
+
+    /// Takes in the partial aggregate of the next part of the same file, applying the caps in
+    /// the order the keys first came in: the result is what one pass over both parts gives.
+    fn absorb_partial(&mut self, mut later: Aggregates) {
+        let arrivals = later.arrivals.take().map(|a| *a).unwrap_or_default();
+        // Failed routes, key by key in the order they first failed.
+        for (stream_key, minute, route) in arrivals.routes {
+            let Some(n) = later
+                .streams
+                .get_mut(&stream_key)
+                .and_then(|s| s.failures_by_route.get_mut(&minute))
+                .and_then(|routes| routes.remove(&route))
+            else {
+                continue;
+            };
+            let routes = self
+                .streams
+                .entry(stream_key)
+                .or_default()
+                .failures_by_route
+                .entry(minute)
+                .or_default();
+            let key = if routes.len() < MAX_ROUTES_PER_MINUTE || routes.contains_key(&route) {
+                route
+            } else {
+                ("(other)".to_string(), route.1)
+            };
+            *routes.entry(key).or_default() += n;
+        }
+        for (key, mut stream) in later.streams {
+            stream.failures_by_route.clear();
+            self.streams.entry(key).or_default().merge_counts(stream);
+        }
+        for (file, minutes) in later.events_per_file {
+            let mine = self.events_per_file.entry(file).or_default();
+            for (m, n) in minutes {
+                *mine.entry(m).or_default() += n;
+            }
+        }
+        // Templates in the order they first came: the cap keeps the first ones.
+        for key in arrivals.templates {
+            let Some(stats) = later.templates.remove(&key) else {
+                continue;
+            };
+            let room = self.templates.len() < MAX_TEMPLATES;
+            match self.templates.get_mut(&key) {
+                Some(mine) => mine.merge(stats),
+                None if room => {
+                    self.templates.insert(key, stats);
+                }
+                None => self.templates_overflow += stats.count,
+            }
+        }
+        self.templates_overflow += later.templates_overflow;
+        for series in arrivals.metrics {
+            let Some(minutes) = later.metrics.remove(&series) else {
+                continue;
+            };
+            if !self.metrics.contains_key(&series) && self.metrics.len() >= MAX_METRIC_SERIES {
+                self.metric_samples_dropped += minutes.values().map(|m| m.samples).sum::<u64>();
+                continue;
+            }
+            self.merge_metric(series, minutes);
+        }
+        self.metric_samples_dropped += later.metric_samples_dropped;
+        // Changes, alerts and pages: the partial kept the first ones of each slot; so does this.
+        for change in later.changes {
+            let slot = self
+                .change_slots
+                .entry((minute_of(change.time), change.change.kind))
+                .or_default();
+            if *slot >= MAX_CHANGES_PER_MINUTE {
+                self.changes_dropped += 1;
+            } else {
+                *slot += 1;
+                self.changes.push(change);
+            }
+        }
+        self.changes_dropped += later.changes_dropped;
+        for (events, kept) in [
+            (later.alerts, &mut self.alerts),
+            (later.pages, &mut self.pages),
+        ] {
+            for event in events {
+                if kept.len() < MAX_ALERT_EVENTS {
+                    kept.push(event);
+                } else {
+                    self.alert_events_dropped += 1;
+                }
+            }
+        }
+        self.alert_events_dropped += later.alert_events_dropped;
+        self.merge_times(later.first, later.last, later.events);
     }
 
     /// Sorts what was kept and drops duplicate alert notifications (Alertmanager re-sends a
@@ -625,6 +771,107 @@ impl Aggregates {
     }
 }
 
+impl TemplateStats {
+    fn merge(&mut self, other: TemplateStats) {
+        self.count += other.count;
+        if (other.first, other.first_origin) < (self.first, self.first_origin) {
+            self.first = other.first;
+            self.first_origin = other.first_origin;
+            self.sample = other.sample;
+        }
+        self.last = self.last.max(other.last);
+        self.max_severity = self.max_severity.max(other.max_severity);
+        for (m, n) in other.per_minute {
+            *self.per_minute.entry(m).or_default() += n;
+        }
+    }
+}
+
+/// Counts a request in its stream; says whether a failed route new to this minute was added
+/// (the route is left in `scratch.route`).
+fn add_request(
+    stream: &mut StreamAggregate,
+    event: &EventView<'_>,
+    minute: i64,
+    scratch: &mut Scratch,
+) -> bool {
+    let failed = event.is_failed_request();
+    if event.path.as_deref().is_some_and(is_background_path) {
+        stream.background_requests += 1;
+        stream.background_failed += u64::from(failed);
+        return false;
+    }
+    let counts = stream.minutes.entry(minute).or_default();
+    counts.requests += 1;
+    counts.failed += u64::from(failed);
+    let second_of_event = second_of(event.time);
+    let second = stream.seconds.entry(second_of_event).or_default();
+    second.requests += 1;
+    second.failed += u32::from(failed);
+    let identity = match (&event.user, &event.client) {
+        (Some(u), _) => {
+            stream.identity.by_user_field += 1;
+            Some(identity_hash(0, u))
+        }
+        (None, Some(c)) => {
+            stream.identity.by_client_address += 1;
+            Some(identity_hash(1, c))
+        }
+        (None, None) => {
+            stream.identity.unidentified += 1;
+            None
+        }
+    };
+    if let Some(id) = identity {
+        let second_in_minute = (second_of_event - minute) as u8;
+        stream
+            .users
+            .entry(minute)
+            .or_default()
+            .see(id, second_in_minute, failed);
+    }
+    if !failed {
+        return false;
+    }
+    let status = event.status.unwrap_or(0);
+    route_into(event.path.as_deref().unwrap_or(""), &mut scratch.route.0);
+    scratch.route.1 = status;
+    let routes = stream.failures_by_route.entry(minute).or_default();
+    let new_route = match routes.get_mut(&scratch.route) {
+        Some(n) => {
+            *n += 1;
+            false
+        }
+        None => {
+            // A scanner hitting random paths must not grow memory: past the cap, one bucket
+            // (a partial, which has no cap, sorts this out when it is taken in).
+            if routes.len() < MAX_ROUTES_PER_MINUTE || scratch.is_partial {
+                routes.insert(scratch.route.clone(), 1);
+                true
+            } else {
+                *routes.entry(("(other)".to_string(), status)).or_default() += 1;
+                false
+            }
+        }
+    };
+    let replace = stream
+        .first_failures
+        .get(&minute)
+        .is_none_or(|f| (f.time, f.origin) > (event.time, event.origin));
+    if replace {
+        stream.first_failures.insert(
+            minute,
+            FailureSample {
+                time: event.time,
+                origin: event.origin,
+                message: event.message.to_string(),
+                status,
+            },
+        );
+    }
+    new_route
+}
+
 impl EventSink for Aggregates {
     fn event(&mut self, event: Event) {
         self.events += 1;
@@ -643,7 +890,6 @@ impl EventSink for Aggregates {
                 } else {
                     self.alert_events_dropped += 1;
                 }
-                return;
             }
             SourceKind::Page => {
                 if self.pages.len() < MAX_ALERT_EVENTS {
@@ -651,38 +897,50 @@ impl EventSink for Aggregates {
                 } else {
                     self.alert_events_dropped += 1;
                 }
-                return;
             }
-            SourceKind::Metric => {
-                self.add_metric(&event);
-                return;
-            }
-            _ => {}
+            SourceKind::Metric => self.add_metric(&event),
+            _ => self.add(&event.view(), kind),
         }
-        if event.is_request() {
-            self.add_request(&event, kind);
-        }
-        let key = StreamKey {
+    }
+
+    fn view(&mut self, view: &EventView<'_>) {
+        let kind = view.kind.unwrap_or(SourceKind::App);
+        if matches!(
             kind,
-            service: event.service.clone().unwrap_or_default(),
-        };
-        let counts = self
-            .streams
-            .entry(key)
+            SourceKind::Alert | SourceKind::Page | SourceKind::Metric
+        ) {
+            // Never a view (they are kept whole); counted as an event all the same.
+            self.event(view.to_event());
+            return;
+        }
+        self.events += 1;
+        self.observe_time(view.time);
+        *self
+            .events_per_file
+            .entry(view.origin.file)
             .or_default()
-            .minutes
-            .entry(minute_of(event.time))
-            .or_default();
-        counts.events += 1;
-        counts.error_events += u64::from(event.severity.is_error());
-        // Successful requests are the bulk of any log and all alike: not templated.
-        let routine_request = event.is_request() && !event.is_failed_request();
-        if !routine_request {
-            self.add_template(&event, kind);
-        }
-        if let Some(change) = notable::classify(&event) {
-            self.add_change(&event, kind, change);
-        }
+            .entry(minute_of(view.time))
+            .or_default() += 1;
+        self.add(view, kind);
+    }
+
+    fn aggregates_only(&self) -> bool {
+        true
+    }
+}
+
+impl SplitSink for Aggregates {
+    fn fork(&self) -> Aggregates {
+        let mut partial = Aggregates {
+            arrivals: Some(Box::default()),
+            ..Aggregates::default()
+        };
+        partial.scratch.is_partial = true;
+        partial
+    }
+
+    fn absorb(&mut self, later: Aggregates) {
+        self.absorb_partial(later);
     }
 }
 

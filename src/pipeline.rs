@@ -26,7 +26,7 @@ pub struct AnalysisOptions {
     pub assume_tz: Tz,
     /// `--format PATH=NAME` overrides.
     pub formats: Vec<(PathBuf, &'static dyn LineFormat)>,
-    /// Worker threads for parsing (files in parallel).
+    /// Worker threads for parsing (chunks of files in parallel).
     pub threads: usize,
     pub progress: bool,
     pub detect: DetectConfig,
@@ -105,7 +105,7 @@ fn ingest_all(
         threads: options.threads,
         progress: options.progress,
     };
-    let results = run::ingest_all(files, &ingest, |_| Aggregates::default())?;
+    let results = run::ingest_all_split(files, &ingest, |_| Aggregates::default())?;
     let mut reports = Vec::with_capacity(results.len());
     let mut merged = Aggregates::default();
     for (report, aggregates) in results {

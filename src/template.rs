@@ -19,62 +19,89 @@ const MAX_TEMPLATE_INPUT: usize = 512;
 /// a digit (numbers, ids, addresses, durations, hex), and quoted strings longer than a word.
 /// Words, punctuation and short quoted names (`"sessions"`) are kept: they say what happened.
 pub fn template_of(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_TEMPLATE_INPUT));
+    template_of_into(message, &mut out);
+    out
+}
+
+/// [`template_of`] written into `out` (cleared first): no allocation once `out` is large enough,
+/// for the aggregation hot path.
+pub fn template_of_into(message: &str, out: &mut String) {
+    out.clear();
     let message = crate::ingest::formats::truncate_str(message, MAX_TEMPLATE_INPUT);
-    let mut out = String::with_capacity(message.len());
-    for (i, token) in message.split(' ').enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        if token.is_empty() {
-            continue;
-        }
-        out.push_str(&mask_token(token));
-    }
-    // Collapse runs of wildcards ("<*> <*> <*>" → "<*>") so variable-length lists match.
-    let mut collapsed = String::with_capacity(out.len());
+    // One pass: each space-separated token is masked, then runs of wildcards are collapsed
+    // ("<*> <*> <*>" → "<*>") so variable-length lists match. Leading empty tokens leave no
+    // space behind; other empty tokens keep their spaces.
     let mut last_was_wildcard = false;
-    for (i, token) in out.split(' ').enumerate() {
-        let is_wildcard = token == WILDCARD;
+    for (i, token) in message.split(' ').enumerate() {
+        let start = out.len();
+        let is_wildcard = if token.is_empty() {
+            false
+        } else {
+            push_masked(token, out)
+        };
         if is_wildcard && last_was_wildcard {
+            out.truncate(start);
             continue;
         }
-        if i > 0 && !collapsed.is_empty() {
-            collapsed.push(' ');
+        if i > 0 && start > 0 {
+            out.insert(start, ' ');
         }
-        collapsed.push_str(token);
         last_was_wildcard = is_wildcard;
     }
-    collapsed
 }
 
 /// A URL path with its variable segments masked: `/users/4121/orders?x=1` → `/users/<*>/orders`.
 /// API version segments (`v1`) are kept.
 pub fn path_template(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    push_path_template(path, &mut out);
+    out
+}
+
+fn push_path_template(path: &str, out: &mut String) {
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let path = crate::ingest::formats::truncate_str(path, MAX_TEMPLATE_INPUT);
-    path.split('/')
-        .map(|segment| {
-            let is_version = segment.len() <= 4
-                && segment.starts_with(['v', 'V'])
-                && segment.len() > 1
-                && segment[1..].bytes().all(|b| b.is_ascii_digit());
-            if !is_version && (segment.bytes().any(|b| b.is_ascii_digit()) || segment.len() > 40) {
-                WILDCARD
-            } else {
-                segment
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let is_version = segment.len() <= 4
+            && segment.starts_with(['v', 'V'])
+            && segment.len() > 1
+            && segment[1..].bytes().all(|b| b.is_ascii_digit());
+        if !is_version && (segment.bytes().any(|b| b.is_ascii_digit()) || segment.len() > 40) {
+            out.push_str(WILDCARD);
+        } else {
+            out.push_str(segment);
+        }
+    }
 }
 
 /// The template of an HTTP request: method, path template and status (`POST /api/v1/login 500`).
 pub fn request_template(method: Option<&str>, path: Option<&str>, status: u16) -> String {
-    format!(
-        "{} {} {status}",
-        method.unwrap_or("-"),
-        path.map_or_else(|| "-".to_string(), path_template)
-    )
+    let mut out = String::new();
+    request_template_into(method, path, status, &mut out);
+    out
+}
+
+/// [`request_template`] written into `out` (cleared first).
+pub fn request_template_into(
+    method: Option<&str>,
+    path: Option<&str>,
+    status: u16,
+    out: &mut String,
+) {
+    use std::fmt::Write as _;
+    out.clear();
+    out.push_str(method.unwrap_or("-"));
+    out.push(' ');
+    match path {
+        Some(p) => push_path_template(p, out),
+        None => out.push('-'),
+    }
+    // Writing an integer into a String cannot fail.
+    let _ = write!(out, " {status}");
 }
 
 /// Settings of the Drain-style miner (defaults from the paper's recommendations).
@@ -220,16 +247,23 @@ fn similarity(template: &[String], tokens: &[String]) -> (f64, usize) {
     (equal as f64 / template.len() as f64, wildcards)
 }
 
-fn mask_token(token: &str) -> String {
+/// Whether a character belongs to a token's core (what is masked or kept).
+fn is_core_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '"' || c == '\''
+}
+
+/// Pushes `token` masked; says whether it became a bare wildcard.
+fn push_masked(token: &str, out: &mut String) -> bool {
     // Keep leading/trailing punctuation so `(user=42),` stays readable as `(user=<*>),`.
-    let core_start = token
-        .find(|c: char| c.is_alphanumeric() || c == '"' || c == '\'')
-        .unwrap_or(token.len());
+    let core_start = token.find(is_core_char).unwrap_or(token.len());
     let core_end = token
-        .rfind(|c: char| c.is_alphanumeric() || c == '"' || c == '\'')
-        .map_or(core_start, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| is_core_char(*c))
+        .map_or(core_start, |(i, c)| i + c.len_utf8());
     if core_start >= core_end {
-        return token.to_string();
+        out.push_str(token);
+        return token == WILDCARD;
     }
     let (head, rest) = token.split_at(core_start);
     let (core, tail) = rest.split_at(core_end - core_start);
@@ -240,13 +274,21 @@ fn mask_token(token: &str) -> String {
             .chars()
             .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
     {
-        let masked = if needs_mask(value) { WILDCARD } else { value };
-        return format!("{head}{key}={masked}{tail}");
+        out.push_str(head);
+        out.push_str(key);
+        out.push('=');
+        out.push_str(if needs_mask(value) { WILDCARD } else { value });
+        out.push_str(tail);
+        return false;
     }
     if needs_mask(core) {
-        format!("{head}{WILDCARD}{tail}")
+        out.push_str(head);
+        out.push_str(WILDCARD);
+        out.push_str(tail);
+        head.is_empty() && tail.is_empty()
     } else {
-        token.to_string()
+        out.push_str(token);
+        false
     }
 }
 
@@ -337,6 +379,22 @@ mod tests {
         miner.add("beta started now", 1);
         let gamma = miner.add("gamma started now", 1);
         assert_eq!(miner.clusters()[gamma].template(), "<*> started now");
+    }
+
+    #[test]
+    fn collapsing_and_spaces_as_before() {
+        assert_eq!(template_of("  a  b "), "a  b ");
+        assert_eq!(template_of("1 2 3 x"), "<*> x");
+        assert_eq!(template_of("1  2 x"), "<*>  <*> x");
+        assert_eq!(template_of("(42), 7 x"), "(<*>), <*> x");
+        assert_eq!(template_of("a=1 b=c d=\"x\""), "a=<*> b=c d=\"x\"");
+        // A token ending in a multi-byte letter (this used to panic).
+        assert_eq!(template_of("Café fermé 42"), "Café fermé <*>");
+        assert_eq!(template_of("é"), "é");
+        assert_eq!(template_of("<*> <*> 4"), "<*>");
+        let mut out = String::new();
+        request_template_into(None, Some("/a/12?x"), 502, &mut out);
+        assert_eq!(out, "- /a/<*> 502");
     }
 
     #[test]

@@ -115,7 +115,12 @@ fn binary_file_is_counted_not_parsed() {
             x as u8
         })
         .collect();
-    let newlines = bytes.iter().filter(|b| **b == b'\n').count() as u64;
+    // `\n`, `\r\n` and a lone `\r` each end one line.
+    let newlines = bytes
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| **b == b'\n' || (**b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count() as u64;
     let path = write(dir.path(), "blob.bin", &bytes);
     let (_, s, _) = report(&[&path]);
     let i = &s.inputs[0];
@@ -150,6 +155,21 @@ fn crlf_and_no_trailing_newline() {
         "{:?}",
         s.inputs[0]
     );
+}
+
+#[test]
+fn lone_cr_line_ends_old_mac_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // Old Mac line ends, then a mix of all three in one file.
+    let a = write(dir.path(), "mac.log", &access_lines(6, "\r"));
+    let mut mixed = access_lines(2, "\r");
+    mixed.extend(access_lines(2, "\r\n"));
+    mixed.extend(access_lines(2, "\n"));
+    let b = write(dir.path(), "mixed.log", &mixed);
+    let (_, s, _) = report(&[&a, &b]);
+    for i in &s.inputs {
+        assert_eq!((i.lines, i.parsed, i.unparsed), (6, 6, 0), "{i:?}");
+    }
 }
 
 #[test]

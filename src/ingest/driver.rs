@@ -1,22 +1,32 @@
 //! Reads one file: opens it, decides whether it is line-oriented or one JSON document, detects
 //! (or takes) its format, and pushes its events into a sink, counting every line.
+//!
+//! The reading side ([`read_source`]) cuts the file into chunks of whole lines and hands them on
+//! with a [`Plan`] (format, parse settings) made from the first lines. Chunks are then parsed
+//! one after the other with one [`LineState`] ([`SequentialFile`]), or apart, in parallel, and
+//! put back together in file order ([`parse_chunk`], [`FileMerge`]). Both give the same result.
 
+use std::borrow::Cow;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::UNIX_EPOCH;
 
 use super::detect::{SampleLine, detect_lines};
 use super::document::{MAX_DOCUMENT_BYTES, ingest_document, looks_like_document};
-use super::formats::{FileContext, LineFormat, LineOutcome, Multiline, ParseContext, truncate_str};
-use super::multiline::Joiner;
-use super::reader::{LineReader, open_input};
-use super::{
-    EventSink, InputFile, InputReport, QUOTE_CHARS, SNIFF_LINES, UNPARSED_SAMPLES, UnparsedSample,
-    describe_io,
+use super::formats::{
+    FastLine, FileContext, LineFormat, LineOutcome, Multiline, ParseContext, truncate_str,
 };
-use crate::event::{Event, NS_PER_SEC, Origin, TimeNs};
+use super::multiline::Joiner;
+use super::reader::{
+    ChunkInfo, ChunkLines, Chunker, DEFAULT_CHUNK_BYTES, LineReader, MAX_LINE_BYTES, open_input,
+};
+use super::{
+    EventSink, InputFile, InputReport, QUOTE_CHARS, SNIFF_LINES, SplitSink, UNPARSED_SAMPLES,
+    UnparsedSample, describe_io,
+};
+use crate::event::{Event, EventView, NS_PER_SEC, Origin, TimeNs};
 use crate::time::format_utc;
 
 /// Bytes looked at to tell a JSON document from JSON lines or text.
@@ -36,8 +46,8 @@ pub enum AnchorMode {
 pub struct Deferred;
 
 /// Reads one file to the end, pushing its events into `sink`. Never fails: problems end up in
-/// the report (`error`, unparsed counts and samples). Year-less timestamps take their year from
-/// the file's modification time.
+/// the report. A year-less or boot-relative format takes its reference time from the file's
+/// modification time.
 pub fn ingest_file(
     file_index: u32,
     file: &InputFile,
@@ -67,7 +77,8 @@ fn modified_ns(file: &InputFile) -> Option<TimeNs> {
 }
 
 /// As [`ingest_file`], saying where year-less timestamps take their year from. The sink's
-/// `finish` is called once the file is read (not when it is deferred).
+/// `finish` is called once the file is read (not when it is deferred). Chunks are read one
+/// after the other.
 pub fn ingest_file_with(
     file_index: u32,
     file: &InputFile,
@@ -77,28 +88,115 @@ pub fn ingest_file_with(
     bytes_read: Arc<AtomicU64>,
     sink: &mut dyn EventSink,
 ) -> Result<InputReport, Deferred> {
-    let report = read_file(
+    let request = ReadRequest {
         file_index,
         file,
-        forced_format,
+        forced: forced_format,
         ctx,
         anchor,
-        bytes_read,
-        sink,
-    )?;
+        chunk_bytes: DEFAULT_CHUNK_BYTES,
+        fast_paths: true,
+    };
+    let report = read_sequentially(&request, bytes_read, sink)?;
     sink.finish();
     Ok(report)
 }
 
-fn read_file(
-    file_index: u32,
-    file: &InputFile,
-    forced_format: Option<&'static dyn LineFormat>,
-    ctx: &ParseContext,
-    anchor: AnchorMode,
+/// What to read and how.
+pub(crate) struct ReadRequest<'a> {
+    pub file_index: u32,
+    pub file: &'a InputFile,
+    pub forced: Option<&'static dyn LineFormat>,
+    pub ctx: &'a ParseContext,
+    pub anchor: AnchorMode,
+    pub chunk_bytes: usize,
+    /// Use the formats' fast paths (for sinks that only aggregate).
+    pub fast_paths: bool,
+}
+
+/// How a line-oriented file is to be parsed, decided from its first lines.
+pub(crate) struct Plan {
+    /// The report so far: path, gzip, format and how sure, notes on the reference time.
+    pub report: InputReport,
+    pub format: Option<&'static dyn LineFormat>,
+    pub parse_ctx: ParseContext,
+    /// Said in the report if a year-less timestamp used the reference time.
+    pub anchor_note: Option<String>,
+}
+
+impl Plan {
+    /// Whether the file may be cut into chunks parsed apart.
+    pub fn chunkable(&self) -> bool {
+        self.format.is_some_and(|f| f.chunkable())
+    }
+}
+
+/// A chunk of whole lines read from a file.
+pub(crate) struct Chunk {
+    pub bytes: Vec<u8>,
+    pub info: ChunkInfo,
+}
+
+/// What the reading side hands on, in this order: `Document`, or `Lines` then chunks then
+/// `End`; or `Failed`/`Deferred` alone.
+pub(crate) enum ReadMsg {
+    /// The file could not be opened: the report says why.
+    Failed(Box<InputReport>),
+    /// The file needs a reference time (see [`AnchorMode::Defer`]).
+    Deferred,
+    /// One JSON document, read whole (or only counted when too big).
+    Document(Box<DocumentRead>),
+    Lines(Box<Plan>),
+    Chunk(Chunk),
+    /// The end, with the read error that ended the file early, if any.
+    End(Option<io::Error>),
+}
+
+/// A JSON document as read.
+pub(crate) struct DocumentRead {
+    pub report: InputReport,
+    pub bytes: Vec<u8>,
+    pub outcome: DocumentOutcome,
+}
+
+pub(crate) enum DocumentOutcome {
+    Complete,
+    /// Larger than [`MAX_DOCUMENT_BYTES`]: its lines were counted (and a read error met
+    /// counting them, if any).
+    TooBig {
+        rest_newlines: u64,
+        open_end: bool,
+        error: Option<io::Error>,
+    },
+    Failed(io::Error),
+}
+
+/// Where the reading side gets its buffers and sends what it read.
+pub(crate) trait ReadOut {
+    /// A buffer to read the next chunk into; `None` stops the reading.
+    fn buffer(&mut self) -> Option<Vec<u8>>;
+    /// Hands a message on; false stops the reading.
+    fn send(&mut self, msg: ReadMsg) -> bool;
+}
+
+/// Reads until `buf` holds `want` bytes or the stream ends; a read error ends it too.
+fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> Result<bool, io::Error> {
+    if buf.len() >= want {
+        return Ok(false);
+    }
+    let need = want - buf.len();
+    let n = reader.take(need as u64).read_to_end(buf)?;
+    Ok(n < need)
+}
+
+/// The reading side of one file: opens it, tells a JSON document from lines, detects the
+/// format on the first lines and hands on the plan and the chunks.
+pub(crate) fn read_source(
+    request: &ReadRequest<'_>,
     bytes_read: Arc<AtomicU64>,
-    sink: &mut dyn EventSink,
-) -> Result<InputReport, Deferred> {
+    out: &mut dyn ReadOut,
+) {
+    let file = request.file;
     let mut report = InputReport {
         path: file.display.clone(),
         ..InputReport::default()
@@ -107,72 +205,167 @@ fn read_file(
         Ok(o) => o,
         Err(e) => {
             report.error = Some(describe_io(&e));
-            return Ok(report);
+            out.send(ReadMsg::Failed(Box::new(report)));
+            return;
         }
     };
     report.gzip = opened.gzip;
-    let mut lines = LineReader::new(opened.reader);
+    let mut reader = opened.reader;
 
-    if looks_like_document(lines.peek(PEEK_BYTES)) {
-        report.document = true;
-        let mut bytes = Vec::new();
-        let complete = lines.read_rest(&mut bytes, MAX_DOCUMENT_BYTES);
-        let mut cx = FileContext::new(*ctx);
-        match complete {
-            Ok(true) => {
-                ingest_document(
-                    &bytes,
-                    file_index,
-                    forced_format,
-                    &mut cx,
-                    &mut report,
-                    sink,
-                );
-            }
-            Ok(false) => {
-                // Too big to hold: every line is counted, none is used.
-                let counted = lines.count_rest();
-                let (rest_newlines, open_end) = counted.as_ref().copied().unwrap_or((0, false));
-                let held_newlines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
-                report.lines = held_newlines + rest_newlines + u64::from(open_end);
-                report.unparsed = report.lines;
-                report.error = Some(format!(
-                    "one JSON document larger than {} MiB: not read (convert it to JSON lines, e.g. `jq -c '.[]'`)",
-                    MAX_DOCUMENT_BYTES >> 20
-                ));
-                if let Err(e) = counted {
-                    report.error = Some(format!("{}; then: {e}", report.error.unwrap_or_default()));
-                }
-            }
+    // The first bytes (and the whole first line, up to the line limit) tell a document apart.
+    let mut head = Vec::new();
+    let mut eof;
+    let mut error = None;
+    let mut want = PEEK_BYTES;
+    loop {
+        match read_up_to(&mut reader, &mut head, want) {
+            Ok(end) => eof = end,
             Err(e) => {
-                report.error = Some(format!("{e}; the file was not read as a JSON document"));
-                report.lines = memchr::memchr_iter(b'\n', &bytes).count() as u64
-                    + u64::from(bytes.last().is_some_and(|b| *b != b'\n'));
-                report.unparsed = report.lines;
+                eof = true;
+                error = Some(e);
             }
         }
-        report.notes.extend(cx.notes());
-        return Ok(report);
+        if eof || memchr::memchr(b'\n', &head).is_some() || head.len() > MAX_LINE_BYTES {
+            break;
+        }
+        want = (head.len() + PEEK_BYTES).min(MAX_LINE_BYTES + 1);
+    }
+    if looks_like_document(&head) {
+        report.document = true;
+        let outcome = match error {
+            Some(e) => DocumentOutcome::Failed(e),
+            None if eof => DocumentOutcome::Complete,
+            None => match read_up_to(&mut reader, &mut head, MAX_DOCUMENT_BYTES + 1) {
+                Ok(true) if head.len() <= MAX_DOCUMENT_BYTES => DocumentOutcome::Complete,
+                Ok(_) => {
+                    // Too big to hold: every line is counted, none is used.
+                    let rest = head.split_off(MAX_DOCUMENT_BYTES);
+                    let (rest_newlines, open_end, error) = count_rest(&mut reader, rest);
+                    DocumentOutcome::TooBig {
+                        rest_newlines,
+                        open_end,
+                        error,
+                    }
+                }
+                Err(e) => DocumentOutcome::Failed(e),
+            },
+        };
+        out.send(ReadMsg::Document(Box::new(DocumentRead {
+            report,
+            bytes: head,
+            outcome,
+        })));
+        return;
     }
 
-    // Sniff on the first lines, kept to be parsed afterwards.
-    let mut head: Vec<(u64, String, bool)> = Vec::new();
-    let mut read_error = None;
-    while head.len() < SNIFF_LINES {
-        match lines.next_line() {
-            Ok(Some(l)) => head.push((
-                l.number,
-                String::from_utf8_lossy(l.bytes).into_owned(),
-                l.truncated,
-            )),
-            Ok(None) => break,
+    // Lines: gather the first ones for detection. Their chunks are kept (in one buffer of
+    // their own) and parsed like any other.
+    let mut chunker =
+        Chunker::with_prefix(reader, head, error, request.chunk_bytes, MAX_LINE_BYTES);
+    let mut first = Vec::new();
+    let mut first_info: Option<ChunkInfo> = None;
+    let mut buf = Vec::new();
+    let mut end_error = None;
+    let mut ended = false;
+    while first_info.is_none_or(|i| i.lines < SNIFF_LINES as u64) {
+        match chunker.next_chunk(&mut buf) {
+            Ok(Some(info)) => {
+                first.extend_from_slice(&buf);
+                first_info = Some(match first_info {
+                    Some(f) => ChunkInfo {
+                        first_line: f.first_line,
+                        lines: f.lines + info.lines,
+                    },
+                    None => info,
+                });
+            }
+            Ok(None) => {
+                ended = true;
+                break;
+            }
             Err(e) => {
-                read_error = Some(e);
+                end_error = Some(e);
+                ended = true;
                 break;
             }
         }
     }
-    let chosen = match forced_format {
+    drop(buf);
+    let sample: Vec<(u64, String, bool)> = match first_info {
+        Some(info) => ChunkLines::new(&first, info.first_line, MAX_LINE_BYTES)
+            .take(SNIFF_LINES)
+            .map(|(l, _, _)| {
+                (
+                    l.number,
+                    String::from_utf8_lossy(l.bytes).into_owned(),
+                    l.truncated,
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let Ok(plan) = make_plan(request, report, &sample) else {
+        out.send(ReadMsg::Deferred);
+        return;
+    };
+    if !out.send(ReadMsg::Lines(Box::new(plan))) {
+        return;
+    }
+    if let Some(info) = first_info
+        && !out.send(ReadMsg::Chunk(Chunk { bytes: first, info }))
+    {
+        return;
+    }
+    if !ended {
+        loop {
+            let Some(mut buf) = out.buffer() else {
+                return;
+            };
+            match chunker.next_chunk(&mut buf) {
+                Ok(Some(info)) => {
+                    if !out.send(ReadMsg::Chunk(Chunk { bytes: buf, info })) {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    end_error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    out.send(ReadMsg::End(end_error));
+}
+
+/// Counts the newlines of a document too big to read: the bytes already read past the cap,
+/// then the rest of the stream; and whether the last line lacks one.
+fn count_rest(reader: &mut dyn Read, held: Vec<u8>) -> (u64, bool, Option<io::Error>) {
+    let mut newlines = memchr::memchr_iter(b'\n', &held).count() as u64;
+    let mut last = held.last().copied();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return (newlines, last.is_some_and(|b| b != b'\n'), None),
+            Ok(n) => {
+                newlines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+                last = Some(buf[n - 1]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return (newlines, last.is_some_and(|b| b != b'\n'), Some(e)),
+        }
+    }
+}
+
+/// Detects (or takes) the format on the first lines and settles the parse settings.
+fn make_plan(
+    request: &ReadRequest<'_>,
+    mut report: InputReport,
+    head: &[(u64, String, bool)],
+) -> Result<Plan, Deferred> {
+    let file = request.file;
+    let ctx = request.ctx;
+    let chosen = match request.forced {
         Some(f) => {
             report.format_forced = true;
             Some((f, 1.0))
@@ -192,7 +385,7 @@ fn read_file(
         report.format = Some(format.name());
         report.confidence = confidence;
         if format.needs_anchor() {
-            if let Some(dated) = dated_line_time(format, &head, ctx) {
+            if let Some(dated) = dated_line_time(format, head, ctx) {
                 // The file's own dated lines (HAProxy's request lines, a mixed syslog) say best
                 // which year its undated ones belong to.
                 parse_ctx.anchor = Some(dated);
@@ -201,7 +394,7 @@ fn read_file(
                     format_utc(dated)
                 ));
             } else {
-                match anchor {
+                match request.anchor {
                     AnchorMode::Defer => return Err(Deferred),
                     AnchorMode::Use(Some(t)) => {
                         parse_ctx.anchor = Some(t);
@@ -213,11 +406,11 @@ fn read_file(
                     AnchorMode::Use(None) => {
                         parse_ctx.anchor = modified_ns(file);
                         anchor_note = parse_ctx.anchor.map(|t| {
-                        format!(
-                            "timestamps without a year take it from the file's modification time ({})",
-                            format_utc(t)
-                        )
-                    });
+                            format!(
+                                "timestamps without a year take it from the file's modification time ({})",
+                                format_utc(t)
+                            )
+                        });
                     }
                 }
             }
@@ -229,58 +422,12 @@ fn read_file(
             }
         }
     }
-    let mut state = LineState {
+    Ok(Plan {
+        report,
         format: chosen.map(|(f, _)| f),
-        cx: FileContext::new(parse_ctx),
-        report: &mut report,
-        pending: Vec::new(),
-        scratch: Vec::new(),
-        joiner: Joiner::default(),
-        file_index,
-        held: 0,
-        held_first: 0,
-        held_text: String::new(),
-    };
-    for (number, text, truncated) in &head {
-        state.line(*number, text, *truncated, sink);
-    }
-    if read_error.is_none() {
-        loop {
-            match lines.next_line() {
-                Ok(Some(l)) => {
-                    let text = String::from_utf8_lossy(l.bytes);
-                    state.line(l.number, &text, l.truncated, sink);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    read_error = Some(e);
-                    break;
-                }
-            }
-        }
-    }
-    state.finish(sink);
-    let notes = state.cx.notes();
-    if state.cx.yearless_used
-        && let Some(note) = anchor_note
-    {
-        report.notes.push(note);
-    }
-    report.notes.extend(notes);
-    if let Some(e) = read_error {
-        let what = if opened.gzip && e.kind() == io::ErrorKind::UnexpectedEof {
-            "gzip stream truncated".to_string()
-        } else if opened.gzip {
-            format!("gzip stream unreadable ({e})")
-        } else {
-            e.to_string()
-        };
-        report.error = Some(format!(
-            "{what} after line {}; the lines before it were used",
-            report.lines
-        ));
-    }
-    Ok(report)
+        parse_ctx,
+        anchor_note,
+    })
 }
 
 /// The time of the first sampled line that carries its own year, if any.
@@ -332,14 +479,153 @@ fn place_boot(
     }
 }
 
-/// Per-file parsing state for line-oriented files: the event waiting for possible continuation
-/// lines, and the lines held for a record that a later line completes.
-struct LineState<'a> {
+/// Parses a JSON document read whole (or reports why it was not).
+pub(crate) fn ingest_read_document(
+    doc: DocumentRead,
+    file_index: u32,
+    forced: Option<&'static dyn LineFormat>,
+    ctx: &ParseContext,
+    sink: &mut dyn EventSink,
+) -> InputReport {
+    let DocumentRead {
+        mut report,
+        bytes,
+        outcome,
+    } = doc;
+    let mut cx = FileContext::new(*ctx);
+    match outcome {
+        DocumentOutcome::Complete => {
+            ingest_document(&bytes, file_index, forced, &mut cx, &mut report, sink);
+        }
+        DocumentOutcome::TooBig {
+            rest_newlines,
+            open_end,
+            error,
+        } => {
+            let held_newlines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+            report.lines = held_newlines + rest_newlines + u64::from(open_end);
+            report.unparsed = report.lines;
+            report.error = Some(format!(
+                "one JSON document larger than {} MiB: not read (convert it to JSON lines, e.g. `jq -c '.[]'`)",
+                MAX_DOCUMENT_BYTES >> 20
+            ));
+            if let Some(e) = error {
+                report.error = Some(format!("{}; then: {e}", report.error.unwrap_or_default()));
+            }
+        }
+        DocumentOutcome::Failed(e) => {
+            report.error = Some(format!("{e}; the file was not read as a JSON document"));
+            report.lines = memchr::memchr_iter(b'\n', &bytes).count() as u64
+                + u64::from(bytes.last().is_some_and(|b| *b != b'\n'));
+            report.unparsed = report.lines;
+        }
+    }
+    report.notes.extend(cx.notes());
+    report
+}
+
+/// The report of a line-oriented file once read: the plan's, the counts, the notes, the error.
+pub(crate) fn finish_report(
+    plan_report: InputReport,
+    counts: &InputReport,
+    cx: &FileContext,
+    anchor_note: Option<String>,
+    error: Option<io::Error>,
+) -> InputReport {
+    let mut report = plan_report;
+    report.absorb_counts(counts);
+    if cx.yearless_used
+        && let Some(note) = anchor_note
+    {
+        report.notes.push(note);
+    }
+    report.notes.extend(cx.notes());
+    if let Some(e) = error {
+        let what = if report.gzip && e.kind() == io::ErrorKind::UnexpectedEof {
+            "gzip stream truncated".to_string()
+        } else if report.gzip {
+            format!("gzip stream unreadable ({e})")
+        } else {
+            e.to_string()
+        };
+        report.error = Some(format!(
+            "{what} after line {}; the lines before it were used",
+            report.lines
+        ));
+    }
+    report
+}
+
+impl InputReport {
+    /// Adds the counts of a later part of the same file (samples: the first ones are kept).
+    pub(crate) fn absorb_counts(&mut self, part: &InputReport) {
+        self.lines += part.lines;
+        self.parsed += part.parsed;
+        self.joined += part.joined;
+        self.unparsed += part.unparsed;
+        self.blank += part.blank;
+        self.truncated_lines += part.truncated_lines;
+        self.events += part.events;
+        self.first = match (self.first, part.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = match (self.last, part.last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        for sample in &part.samples {
+            if self.samples.len() < UNPARSED_SAMPLES {
+                self.samples.push(sample.clone());
+            }
+        }
+    }
+}
+
+/// The text of a line of a chunk: borrowed when the chunk is valid UTF-8 (checked once per
+/// chunk), else with invalid bytes replaced.
+fn line_text<'a>(chunk_text: Option<&'a str>, bytes: &'a [u8], start: usize) -> Cow<'a, str> {
+    chunk_text
+        .and_then(|t| t.get(start..start + bytes.len()))
+        .map_or_else(|| String::from_utf8_lossy(bytes), Cow::Borrowed)
+}
+
+/// How records reach the sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Held until the next record, so continuation lines are attached to them (sinks that keep
+    /// events).
+    Joined,
+    /// At once, through the formats' fast paths where they have one; continuation lines are
+    /// only counted (sinks that only aggregate).
+    Immediate,
+}
+
+impl Delivery {
+    pub fn for_sink(sink: &dyn EventSink) -> Delivery {
+        if sink.aggregates_only() {
+            Delivery::Immediate
+        } else {
+            Delivery::Joined
+        }
+    }
+}
+
+/// Parsing state for line-oriented files: the record that continuation lines may join, the
+/// lines held for a record that a later line completes, and the counts of the lines read.
+pub(crate) struct LineState {
     format: Option<&'static dyn LineFormat>,
-    cx: FileContext,
-    report: &'a mut InputReport,
-    /// Events from the last record line, held until a line that is not a continuation arrives.
+    pub cx: FileContext,
+    /// Counts of the lines this state read (the rest of the report comes from the plan).
+    pub report: InputReport,
+    delivery: Delivery,
+    /// Formats' fast paths are used (when delivering at once).
+    fast: bool,
+    /// Events from the last record line, held until a line that is not a continuation arrives
+    /// (joined delivery only).
     pending: Vec<Event>,
+    /// Whether a record that continuation lines join is open.
+    open: bool,
     scratch: Vec<Event>,
     joiner: Joiner,
     file_index: u32,
@@ -349,7 +635,37 @@ struct LineState<'a> {
     held_text: String,
 }
 
-impl LineState<'_> {
+/// One line's outcome, from the fast path or the full parse.
+enum Parse<'a> {
+    View(EventView<'a>),
+    Full(LineOutcome),
+}
+
+impl LineState {
+    pub fn new(
+        format: Option<&'static dyn LineFormat>,
+        parse_ctx: ParseContext,
+        file_index: u32,
+        delivery: Delivery,
+        fast: bool,
+    ) -> LineState {
+        LineState {
+            format,
+            cx: FileContext::new(parse_ctx),
+            report: InputReport::default(),
+            delivery,
+            fast: fast && delivery == Delivery::Immediate,
+            pending: Vec::new(),
+            open: false,
+            scratch: Vec::new(),
+            joiner: Joiner::default(),
+            file_index,
+            held: 0,
+            held_first: 0,
+            held_text: String::new(),
+        }
+    }
+
     fn origin(&self, line: u64) -> Origin {
         Origin {
             file: self.file_index,
@@ -357,7 +673,29 @@ impl LineState<'_> {
         }
     }
 
-    fn line(&mut self, number: u64, text: &str, truncated: bool, sink: &mut dyn EventSink) {
+    /// Reads the lines of a chunk.
+    pub fn chunk(&mut self, bytes: &[u8], first_line: u64, sink: &mut dyn EventSink) {
+        let text = std::str::from_utf8(bytes).ok();
+        for (line, start, _) in ChunkLines::new(bytes, first_line, MAX_LINE_BYTES) {
+            let t = line_text(text, line.bytes, start);
+            self.line(line.number, &t, line.truncated, sink);
+        }
+    }
+
+    fn parse<'a>(&mut self, format: &dyn LineFormat, text: &'a str) -> Parse<'a> {
+        self.scratch.clear();
+        if self.fast
+            && let Some(fast) = format.parse_view(text, &mut self.cx)
+        {
+            return match fast {
+                FastLine::Record(view) => Parse::View(view),
+                FastLine::Continuation => Parse::Full(LineOutcome::Continuation),
+            };
+        }
+        Parse::Full(format.parse(text, &mut self.cx, &mut self.scratch))
+    }
+
+    pub fn line(&mut self, number: u64, text: &str, truncated: bool, sink: &mut dyn EventSink) {
         self.report.lines += 1;
         if truncated {
             self.report.truncated_lines += 1;
@@ -367,9 +705,19 @@ impl LineState<'_> {
             self.unparsed(origin, text, "format not recognised", sink);
             return;
         };
-        self.scratch.clear();
-        match format.parse(text, &mut self.cx, &mut self.scratch) {
-            LineOutcome::Parsed => {
+        match self.parse(format, text) {
+            Parse::View(mut view) => {
+                self.flush(sink);
+                self.joiner.record_seen();
+                self.report.parsed += 1;
+                // A format with a fast path never holds lines (it keeps no state).
+                view.origin = origin;
+                self.cx.last_time = Some(view.time);
+                self.report.record(view.time);
+                sink.view(&view);
+                self.open = true;
+            }
+            Parse::Full(LineOutcome::Parsed) => {
                 self.flush(sink);
                 self.joiner.record_seen();
                 self.report.parsed += 1;
@@ -388,21 +736,30 @@ impl LineState<'_> {
                 if let Some(last) = self.scratch.iter().map(|e| e.time).max() {
                     self.cx.last_time = Some(last);
                 }
+                self.open = !self.scratch.is_empty();
                 for mut event in self.scratch.drain(..) {
                     event.origin = record_origin;
-                    self.pending.push(event);
+                    match self.delivery {
+                        Delivery::Joined => self.pending.push(event),
+                        Delivery::Immediate => {
+                            self.report.record(event.time);
+                            sink.event(event);
+                        }
+                    }
                 }
             }
-            LineOutcome::Prefix => self.hold(number, text, sink),
-            LineOutcome::Continuation if self.held > 0 => self.hold(number, text, sink),
-            LineOutcome::Continuation => self.join(
+            Parse::Full(LineOutcome::Prefix) => self.hold(number, text, sink),
+            Parse::Full(LineOutcome::Continuation) if self.held > 0 => {
+                self.hold(number, text, sink)
+            }
+            Parse::Full(LineOutcome::Continuation) => self.join(
                 origin,
                 text,
                 format,
                 "continuation line with no record before it",
                 sink,
             ),
-            LineOutcome::Unparsed(reason) => {
+            Parse::Full(LineOutcome::Unparsed(reason)) => {
                 self.release_held(sink);
                 let continues = !text.trim().is_empty()
                     && match format.multiline() {
@@ -411,7 +768,7 @@ impl LineState<'_> {
                         Multiline::AnyLine => format.sniff(text) == 0,
                         Multiline::Rules => self.joiner.continues(text),
                     };
-                if !self.pending.is_empty() && continues {
+                if self.open && continues {
                     self.join(origin, text, format, "", sink);
                 } else {
                     self.unparsed(origin, text, &reason, sink);
@@ -459,14 +816,15 @@ impl LineState<'_> {
         orphan_reason: &str,
         sink: &mut dyn EventSink,
     ) {
-        match self.pending.last_mut() {
-            Some(event) => {
-                format.join(event, text);
-                self.report.joined += 1;
-                sink.joined(origin);
-            }
-            None => self.unparsed(origin, text, orphan_reason, sink),
+        if !self.open {
+            self.unparsed(origin, text, orphan_reason, sink);
+            return;
         }
+        if let Some(event) = self.pending.last_mut() {
+            format.join(event, text);
+        }
+        self.report.joined += 1;
+        sink.joined(origin);
     }
 
     fn unparsed(&mut self, origin: Origin, text: &str, reason: &str, sink: &mut dyn EventSink) {
@@ -487,26 +845,286 @@ impl LineState<'_> {
         }
     }
 
+    /// Hands the held record's events over; no record is open after this.
     fn flush(&mut self, sink: &mut dyn EventSink) {
         for event in self.pending.drain(..) {
-            record_event(self.report, sink, event);
+            self.report.record(event.time);
+            sink.event(event);
         }
+        self.open = false;
     }
 
-    fn finish(&mut self, sink: &mut dyn EventSink) {
+    pub fn finish(&mut self, sink: &mut dyn EventSink) {
         self.flush(sink);
         self.release_held(sink);
     }
 }
 
+impl InputReport {
+    /// Counts an event (of the lines this report counts).
+    fn record(&mut self, time: TimeNs) {
+        self.events += 1;
+        self.first = Some(self.first.map_or(time, |f| f.min(time)));
+        self.last = Some(self.last.map_or(time, |l| l.max(time)));
+    }
+}
+
 /// Counts an event in the report and hands it to the sink.
 pub(crate) fn record_event(report: &mut InputReport, sink: &mut dyn EventSink, event: Event) {
-    report.events += 1;
-    report.first = Some(report.first.map_or(event.time, |f| f.min(event.time)));
-    report.last = Some(report.last.map_or(event.time, |l| l.max(event.time)));
+    report.record(event.time);
     sink.event(event);
 }
 
+/// A file read chunk after chunk with one parsing state.
+pub(crate) struct SequentialFile {
+    pub state: LineState,
+}
+
+impl SequentialFile {
+    pub fn new(plan: &Plan, file_index: u32, delivery: Delivery, fast: bool) -> SequentialFile {
+        SequentialFile {
+            state: LineState::new(plan.format, plan.parse_ctx, file_index, delivery, fast),
+        }
+    }
+
+    pub fn chunk(&mut self, chunk: &Chunk, sink: &mut dyn EventSink) {
+        self.state.chunk(&chunk.bytes, chunk.info.first_line, sink);
+    }
+
+    pub fn finish(
+        mut self,
+        plan: Plan,
+        error: Option<io::Error>,
+        sink: &mut dyn EventSink,
+    ) -> InputReport {
+        self.state.finish(sink);
+        finish_report(
+            plan.report,
+            &self.state.report,
+            &self.state.cx,
+            plan.anchor_note,
+            error,
+        )
+    }
+}
+
+/// Reads a whole file chunk after chunk in this thread.
+fn read_sequentially(
+    request: &ReadRequest<'_>,
+    bytes_read: Arc<AtomicU64>,
+    sink: &mut dyn EventSink,
+) -> Result<InputReport, Deferred> {
+    struct Inline<'s> {
+        sink: &'s mut dyn EventSink,
+        file_index: u32,
+        forced: Option<&'static dyn LineFormat>,
+        ctx: ParseContext,
+        delivery: Delivery,
+        fast: bool,
+        spare: Option<Vec<u8>>,
+        file: Option<(Box<Plan>, SequentialFile)>,
+        done: Option<Result<InputReport, Deferred>>,
+    }
+    impl ReadOut for Inline<'_> {
+        fn buffer(&mut self) -> Option<Vec<u8>> {
+            Some(self.spare.take().unwrap_or_default())
+        }
+        fn send(&mut self, msg: ReadMsg) -> bool {
+            match msg {
+                ReadMsg::Failed(report) => self.done = Some(Ok(*report)),
+                ReadMsg::Deferred => self.done = Some(Err(Deferred)),
+                ReadMsg::Document(doc) => {
+                    self.done = Some(Ok(ingest_read_document(
+                        *doc,
+                        self.file_index,
+                        self.forced,
+                        &self.ctx,
+                        self.sink,
+                    )))
+                }
+                ReadMsg::Lines(plan) => {
+                    let file =
+                        SequentialFile::new(&plan, self.file_index, self.delivery, self.fast);
+                    self.file = Some((plan, file));
+                }
+                ReadMsg::Chunk(chunk) => {
+                    if let Some((_, file)) = &mut self.file {
+                        file.chunk(&chunk, self.sink);
+                    }
+                    self.spare = Some(chunk.bytes);
+                }
+                ReadMsg::End(error) => {
+                    if let Some((plan, file)) = self.file.take() {
+                        self.done = Some(Ok(file.finish(*plan, error, self.sink)));
+                    }
+                }
+            }
+            true
+        }
+    }
+    let delivery = Delivery::for_sink(sink);
+    let mut inline = Inline {
+        sink,
+        file_index: request.file_index,
+        forced: request.forced,
+        ctx: *request.ctx,
+        delivery,
+        fast: request.fast_paths,
+        spare: None,
+        file: None,
+        done: None,
+    };
+    read_source(request, bytes_read, &mut inline);
+    inline.done.unwrap_or_else(|| Ok(InputReport::default()))
+}
+
+/// What parsing one chunk apart gives: where its first record starts (the lines before it may
+/// continue the record the chunk before ended with: the merger reads them in file order) and
+/// the state and sink part after its lines from that record on.
+pub(crate) struct ChunkPart<S> {
+    pub first_line: u64,
+    /// Bytes of the lines before the first record.
+    pub head_bytes: usize,
+    pub body: Option<(LineState, S)>,
+}
+
+/// Parses a chunk of a file whose format is chunkable, into a part of its own.
+pub(crate) fn parse_chunk<S: SplitSink>(
+    plan_format: &'static dyn LineFormat,
+    parse_ctx: ParseContext,
+    file_index: u32,
+    fast: bool,
+    chunk: &Chunk,
+    mut sink: S,
+) -> ChunkPart<S> {
+    let bytes = &chunk.bytes;
+    let text = std::str::from_utf8(bytes).ok();
+    // Find the first record: a line the format reads as one, whatever came before (a probe
+    // context, so nothing is noted twice).
+    let mut probe = FileContext::new(parse_ctx);
+    let mut scratch = Vec::new();
+    let mut lines = ChunkLines::new(bytes, chunk.info.first_line, MAX_LINE_BYTES);
+    let mut head_bytes = bytes.len();
+    let mut body_first_line = chunk.info.first_line;
+    for (line, start, _) in lines.by_ref() {
+        let t = line_text(text, line.bytes, start);
+        let is_record = match fast
+            .then(|| plan_format.parse_view(&t, &mut probe))
+            .flatten()
+        {
+            Some(FastLine::Record(_)) => true,
+            Some(FastLine::Continuation) => false,
+            None => {
+                scratch.clear();
+                plan_format.parse(&t, &mut probe, &mut scratch) == LineOutcome::Parsed
+            }
+        };
+        if is_record {
+            head_bytes = start;
+            body_first_line = line.number;
+            break;
+        }
+    }
+    if head_bytes == bytes.len() {
+        return ChunkPart {
+            first_line: chunk.info.first_line,
+            head_bytes,
+            body: None,
+        };
+    }
+    let mut state = LineState::new(
+        Some(plan_format),
+        parse_ctx,
+        file_index,
+        Delivery::Immediate,
+        fast,
+    );
+    state.chunk(&bytes[head_bytes..], body_first_line, &mut sink);
+    ChunkPart {
+        first_line: chunk.info.first_line,
+        head_bytes,
+        body: Some((state, sink)),
+    }
+}
+
+/// Puts the parts of a chunked file back together, in file order.
+pub(crate) struct FileMerge<S> {
+    format: &'static dyn LineFormat,
+    parse_ctx: ParseContext,
+    file_index: u32,
+    fast: bool,
+    total: S,
+    counts: InputReport,
+    cx: FileContext,
+    /// The last part taken: its last record may go on in the next chunk's first lines.
+    current: Option<(LineState, S)>,
+}
+
+impl<S: SplitSink> FileMerge<S> {
+    pub fn new(
+        plan: &Plan,
+        format: &'static dyn LineFormat,
+        file_index: u32,
+        fast: bool,
+        total: S,
+    ) -> FileMerge<S> {
+        FileMerge {
+            format,
+            parse_ctx: plan.parse_ctx,
+            file_index,
+            fast,
+            total,
+            counts: InputReport::default(),
+            cx: FileContext::new(plan.parse_ctx),
+            current: None,
+        }
+    }
+
+    /// An empty sink part for a chunk of this file.
+    pub fn fork_sink(&self) -> S {
+        self.total.fork()
+    }
+
+    /// Takes the part of the next chunk (whose bytes are `chunk`).
+    pub fn take(&mut self, part: ChunkPart<S>, chunk: &[u8]) {
+        if part.head_bytes > 0 {
+            // The lines before the chunk's first record go on from where the file stands.
+            if self.current.is_none() {
+                let state = LineState::new(
+                    Some(self.format),
+                    self.parse_ctx,
+                    self.file_index,
+                    Delivery::Immediate,
+                    self.fast,
+                );
+                self.current = Some((state, self.total.fork()));
+            }
+            if let Some((state, sink)) = &mut self.current {
+                state.chunk(&chunk[..part.head_bytes], part.first_line, sink);
+            }
+        }
+        if let Some(body) = part.body
+            && let Some(done) = self.current.replace(body)
+        {
+            self.close(done);
+        }
+    }
+
+    fn close(&mut self, (mut state, mut sink): (LineState, S)) {
+        state.finish(&mut sink);
+        self.total.absorb(sink);
+        self.counts.absorb_counts(&state.report);
+        self.cx.absorb(&state.cx);
+    }
+
+    pub fn finish(mut self, plan: Plan, error: Option<io::Error>) -> (InputReport, S) {
+        if let Some(last) = self.current.take() {
+            self.close(last);
+        }
+        let report = finish_report(plan.report, &self.counts, &self.cx, plan.anchor_note, error);
+        (report, self.total)
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ pub mod detect;
 pub mod document;
 pub mod driver;
 pub mod formats;
+pub mod json_scan;
 pub mod multiline;
 pub mod reader;
 pub mod run;
@@ -14,7 +15,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::event::{Event, Origin, TimeNs};
+use crate::event::{Event, EventView, Origin, TimeNs};
 
 pub use driver::{AnchorMode, Deferred, ingest_file, ingest_file_with};
 
@@ -27,8 +28,19 @@ pub const QUOTE_CHARS: usize = 160;
 
 /// Receives what ingestion finds, in file order. Hooks other than `event` default to nothing.
 pub trait EventSink {
-    /// A complete event (continuation lines already joined).
+    /// A complete event (continuation lines already joined, unless the sink only aggregates).
     fn event(&mut self, event: Event);
+    /// A record read through a format's fast path: the fields aggregation reads, borrowed from
+    /// the line. Only sinks that say [`EventSink::aggregates_only`] are given views.
+    fn view(&mut self, view: &EventView<'_>) {
+        self.event(view.to_event());
+    }
+    /// Whether the sink only aggregates: it reads no attribute and no continuation text, so
+    /// records are handed over as soon as they are read, through the formats' fast paths, and
+    /// continuation lines are only counted.
+    fn aggregates_only(&self) -> bool {
+        false
+    }
     /// A line was joined to the event before it.
     fn joined(&mut self, _origin: Origin) {}
     /// A line could not be used.
@@ -37,9 +49,25 @@ pub trait EventSink {
     fn finish(&mut self) {}
 }
 
+/// A sink whose work on one file can be cut by chunks, done apart and put back together: each
+/// chunk gets its own part, and the parts are taken in in file order.
+pub trait SplitSink: EventSink + Send + 'static {
+    /// An empty part for a later chunk of the same file.
+    fn fork(&self) -> Self;
+    /// Takes in the part of the chunk right after this one's (and those taken in before it):
+    /// the result is what one sink reading both chunks in order would hold.
+    fn absorb(&mut self, later: Self);
+}
+
 impl<S: EventSink + ?Sized> EventSink for &mut S {
     fn event(&mut self, event: Event) {
         (**self).event(event);
+    }
+    fn view(&mut self, view: &EventView<'_>) {
+        (**self).view(view);
+    }
+    fn aggregates_only(&self) -> bool {
+        (**self).aggregates_only()
     }
     fn joined(&mut self, origin: Origin) {
         (**self).joined(origin);

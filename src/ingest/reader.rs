@@ -1,4 +1,7 @@
-//! Opens an input (plain or gzip, told by magic bytes) and hands out its lines, bounded in length.
+//! Opens an input (plain or gzip, told by magic bytes), cuts its byte stream into chunks of whole
+//! lines, and chunks into lines. `\n`, `\r\n` and a lone `\r` (old Mac files) end a line; a final
+//! line without an end still counts; a line longer than [`MAX_LINE_BYTES`] is cut there and the
+//! rest of it skipped as it streams by (never held). Every path through retrace splits lines here.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -12,7 +15,12 @@ use flate2::read::MultiGzDecoder;
 /// line is reported as truncated.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
-const READ_CHUNK: usize = 256 * 1024;
+/// Bytes per chunk: large enough that handing a chunk to a worker costs nothing next to parsing
+/// it, small enough that a few per core stay in cache-friendly, bounded memory.
+pub const DEFAULT_CHUNK_BYTES: usize = 2 << 20;
+
+/// Buffer of the file reader under the decoder.
+const READ_BUFFER: usize = 256 * 1024;
 
 /// Counts bytes as they are read from disk (before decompression), for progress reporting.
 struct CountingReader<R> {
@@ -51,7 +59,7 @@ pub fn open_input(path: &Path, bytes_read: Arc<AtomicU64>) -> io::Result<OpenedI
         inner: head.chain(file),
         counter: bytes_read,
     };
-    let buffered = BufReader::with_capacity(READ_CHUNK, counted);
+    let buffered = BufReader::with_capacity(READ_BUFFER, counted);
     if got == 2 && magic == [0x1f, 0x8b] {
         Ok(OpenedInput {
             reader: Box::new(MultiGzDecoder::new(buffered)),
@@ -65,7 +73,201 @@ pub fn open_input(path: &Path, bytes_read: Arc<AtomicU64>) -> io::Result<OpenedI
     }
 }
 
-/// One line as read: without its line end, possibly cut at [`MAX_LINE_BYTES`].
+/// The first line end in `bytes`: where the line stops and where the next one starts. A `\r`
+/// that is the last byte ends a line only when `final_bytes` says nothing follows (else a `\n`
+/// may be on its way).
+pub fn line_end(bytes: &[u8], final_bytes: bool) -> Option<(usize, usize)> {
+    let i = memchr::memchr2(b'\n', b'\r', bytes)?;
+    if bytes[i] == b'\n' {
+        return Some((i, i + 1));
+    }
+    match bytes.get(i + 1) {
+        Some(b'\n') => Some((i, i + 2)),
+        Some(_) => Some((i, i + 1)),
+        None if final_bytes => Some((i, i + 1)),
+        None => None,
+    }
+}
+
+/// Where the next line starts after the last certain line end in `bytes`, if there is one.
+fn after_last_line_end(bytes: &[u8]) -> Option<usize> {
+    let mut upto = bytes.len();
+    loop {
+        let i = memchr::memrchr2(b'\n', b'\r', &bytes[..upto])?;
+        // A trailing `\r` may be the first half of `\r\n`: not certain yet.
+        if bytes[i] == b'\r' && i + 1 == bytes.len() {
+            upto = i;
+            continue;
+        }
+        return Some(i + 1);
+    }
+}
+
+/// Lines in a run of whole lines: `\r\n` counts once, a lone `\r` once, and an unterminated last
+/// line once.
+pub fn count_lines(bytes: &[u8]) -> u64 {
+    let mut n = memchr::memchr_iter(b'\n', bytes).count() as u64;
+    if memchr::memchr(b'\r', bytes).is_some() {
+        let cr = memchr::memchr_iter(b'\r', bytes).count() as u64;
+        let crlf = memchr::memmem::find_iter(bytes, b"\r\n").count() as u64;
+        n += cr - crlf;
+    }
+    if bytes.last().is_some_and(|b| *b != b'\n' && *b != b'\r') {
+        n += 1;
+    }
+    n
+}
+
+/// A chunk's place in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// 1-based number of the chunk's first line.
+    pub first_line: u64,
+    pub lines: u64,
+}
+
+/// Cuts a byte stream into chunks of whole lines (each about `chunk` bytes; one over-long line is
+/// cut at `max_line + 1` bytes and ended, so the line splitter reports it truncated).
+pub struct Chunker<R> {
+    inner: R,
+    chunk: usize,
+    max_line: usize,
+    /// The unfinished line after the last chunk handed out.
+    carry: Vec<u8>,
+    /// Dropping the rest of an over-long line.
+    skipping: bool,
+    lines: u64,
+    eof: bool,
+    /// A read error, returned once the bytes read before it have been handed out.
+    error: Option<io::Error>,
+}
+
+impl<R: Read> Chunker<R> {
+    pub fn new(inner: R, chunk: usize, max_line: usize) -> Chunker<R> {
+        Chunker::with_prefix(inner, Vec::new(), None, chunk, max_line)
+    }
+
+    /// A chunker whose stream starts with bytes already read (`prefix`), and perhaps a read error
+    /// met while reading them.
+    pub fn with_prefix(
+        inner: R,
+        prefix: Vec<u8>,
+        error: Option<io::Error>,
+        chunk: usize,
+        max_line: usize,
+    ) -> Chunker<R> {
+        Chunker {
+            inner,
+            chunk: chunk.max(1),
+            max_line: max_line.max(1),
+            carry: prefix,
+            skipping: false,
+            lines: 0,
+            eof: error.is_some(),
+            error,
+        }
+    }
+
+    /// Reads until `buf` holds `want` bytes or the stream ends.
+    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) {
+        if self.eof || buf.len() >= want {
+            return;
+        }
+        let need = want - buf.len();
+        buf.reserve(need);
+        match (&mut self.inner).take(need as u64).read_to_end(buf) {
+            Ok(n) if n < need => self.eof = true,
+            Ok(_) => {}
+            Err(e) => {
+                self.eof = true;
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// Drops the rest of an over-long line from the front of `buf`; false while more of it may
+    /// follow.
+    fn skip(&mut self, buf: &mut Vec<u8>) -> bool {
+        match line_end(buf, self.eof) {
+            Some((_, next)) => {
+                buf.drain(..next);
+                self.skipping = false;
+                true
+            }
+            None => {
+                // A trailing `\r` decides with the next byte whether the line ended.
+                let keep = usize::from(!self.eof && buf.last() == Some(&b'\r'));
+                let drop = buf.len() - keep;
+                buf.drain(..drop);
+                false
+            }
+        }
+    }
+
+    /// The next chunk of whole lines into `buf` (replacing its contents), or `None` at the end.
+    /// A read error (such as a truncated gzip stream) is returned once, after the chunk holding
+    /// the bytes read before it.
+    pub fn next_chunk(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<ChunkInfo>> {
+        buf.clear();
+        buf.append(&mut self.carry);
+        let mut want = self.chunk;
+        loop {
+            self.fill(buf, want);
+            if self.skipping && !self.skip(buf) {
+                if self.eof {
+                    buf.clear();
+                    break;
+                }
+                // Read on past what is held (at most a `\r` waiting for its next byte).
+                want = buf.len() + self.chunk;
+                continue;
+            }
+            if self.eof {
+                break;
+            }
+            if let Some(cut) = after_last_line_end(buf) {
+                self.carry.extend_from_slice(&buf[cut..]);
+                buf.truncate(cut);
+                break;
+            }
+            if buf.len() > self.max_line {
+                // One line longer than the limit: keep one byte past the limit (so the line is
+                // seen as over-long) and an end, and skip the rest of it.
+                let keep = usize::from(buf.last() == Some(&b'\r'));
+                if keep == 1 {
+                    self.carry.push(b'\r');
+                }
+                buf.truncate(self.max_line + 1);
+                buf.push(b'\n');
+                self.skipping = true;
+                break;
+            }
+            // A line longer than the chunk: read on (it is bounded by the line limit).
+            want = buf.len() + self.chunk;
+        }
+        if buf.is_empty() {
+            return match self.error.take() {
+                Some(e) => Err(e),
+                None => Ok(None),
+            };
+        }
+        let lines = count_lines(buf);
+        let info = ChunkInfo {
+            first_line: self.lines + 1,
+            lines,
+        };
+        self.lines += lines;
+        Ok(Some(info))
+    }
+
+    /// Lines handed out so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+}
+
+/// One line as read: without its line end, possibly cut at the line limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawLine<'a> {
     pub bytes: &'a [u8],
     /// 1-based.
@@ -73,206 +275,103 @@ pub struct RawLine<'a> {
     pub truncated: bool,
 }
 
-/// Splits a byte stream into lines with `memchr`, never holding more than one chunk plus one
-/// (bounded) line. `\n` and `\r\n` end lines; a final line without a newline still counts.
-pub struct LineReader<R> {
-    inner: R,
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    eof: bool,
+/// The lines of a chunk (the chunk holds whole lines; its last may lack an end).
+pub struct ChunkLines<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    number: u64,
     max_line: usize,
-    line_number: u64,
-    /// Set while skipping the rest of an over-long line.
-    skipping: bool,
-    /// A read error, returned once the bytes read before it have been handed out.
-    error: Option<io::Error>,
+}
+
+impl<'a> ChunkLines<'a> {
+    pub fn new(bytes: &'a [u8], first_line: u64, max_line: usize) -> ChunkLines<'a> {
+        ChunkLines {
+            bytes,
+            pos: 0,
+            number: first_line,
+            max_line,
+        }
+    }
+
+    /// Byte offset of the next line in the chunk.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+}
+
+impl<'a> Iterator for ChunkLines<'a> {
+    /// The line, and its start and end offsets in the chunk.
+    type Item = (RawLine<'a>, usize, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.bytes.len() {
+            return None;
+        }
+        let rest = &self.bytes[self.pos..];
+        let (end, next) = line_end(rest, true).unwrap_or((rest.len(), rest.len()));
+        let start = self.pos;
+        self.pos += next;
+        let number = self.number;
+        self.number += 1;
+        let truncated = end > self.max_line;
+        Some((
+            RawLine {
+                bytes: &rest[..end.min(self.max_line)],
+                number,
+                truncated,
+            },
+            start,
+            start + next,
+        ))
+    }
+}
+
+/// Splits a byte stream into lines, never holding more than one chunk plus one (bounded) line:
+/// for the extra passes over a file (kernel uptimes) and for tests.
+pub struct LineReader<R> {
+    chunker: Chunker<R>,
+    chunk: Vec<u8>,
+    pos: usize,
+    number: u64,
+    max_line: usize,
 }
 
 impl<R: Read> LineReader<R> {
     pub fn new(inner: R) -> Self {
-        Self::with_limits(inner, READ_CHUNK, MAX_LINE_BYTES)
+        Self::with_limits(inner, READ_BUFFER, MAX_LINE_BYTES)
     }
 
     pub fn with_limits(inner: R, chunk: usize, max_line: usize) -> Self {
         LineReader {
-            inner,
-            buf: vec![0; chunk.max(max_line + 1).max(16)],
-            start: 0,
-            end: 0,
-            eof: false,
-            max_line,
-            line_number: 0,
-            skipping: false,
-            error: None,
-        }
-    }
-
-    /// Reads more bytes after moving the unread tail to the front of the buffer.
-    fn refill(&mut self) -> io::Result<()> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        loop {
-            match self.inner.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(());
-                }
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.eof = true;
-                    self.error = Some(e);
-                    return Ok(());
-                }
-            }
+            chunker: Chunker::new(inner, chunk, max_line),
+            chunk: Vec::new(),
+            pos: 0,
+            number: 0,
+            max_line: max_line.max(1),
         }
     }
 
     /// The next line, or `None` at the end. A read error (such as a truncated gzip stream) is
     /// returned once; lines read before it have already been handed out.
     pub fn next_line(&mut self) -> io::Result<Option<RawLine<'_>>> {
-        loop {
-            let pending = &self.buf[self.start..self.end];
-            if let Some(pos) = memchr::memchr(b'\n', pending) {
-                let line_start = self.start;
-                self.start += pos + 1;
-                if self.skipping {
-                    // The tail of an over-long line that was already handed out.
-                    self.skipping = false;
-                    continue;
-                }
-                self.line_number += 1;
-                let mut bytes = &self.buf[line_start..line_start + pos];
-                if let [rest @ .., b'\r'] = bytes {
-                    bytes = rest;
-                }
-                return Ok(Some(RawLine {
-                    bytes,
-                    number: self.line_number,
-                    truncated: false,
-                }));
-            }
-            if pending.len() >= self.max_line {
-                if self.skipping {
-                    // Still inside an over-long line: drop what we have and keep reading.
-                    self.start = self.end;
-                } else {
-                    let line_start = self.start;
-                    self.start = self.end;
-                    self.skipping = true;
-                    self.line_number += 1;
-                    return Ok(Some(RawLine {
-                        bytes: &self.buf[line_start..line_start + self.max_line],
-                        number: self.line_number,
-                        truncated: true,
-                    }));
-                }
-            }
-            if self.eof {
-                if self.start == self.end {
-                    return match self.error.take() {
-                        Some(e) => Err(e),
-                        None => Ok(None),
-                    };
-                }
-                let line_start = self.start;
-                self.start = self.end;
-                if self.skipping {
-                    self.skipping = false;
-                    continue;
-                }
-                self.line_number += 1;
-                let mut bytes = &self.buf[line_start..self.end];
-                if let [rest @ .., b'\r'] = bytes {
-                    bytes = rest;
-                }
-                return Ok(Some(RawLine {
-                    bytes,
-                    number: self.line_number,
-                    truncated: false,
-                }));
-            }
-            self.refill()?;
+        if self.pos >= self.chunk.len() {
+            let Some(info) = self.chunker.next_chunk(&mut self.chunk)? else {
+                return Ok(None);
+            };
+            self.pos = 0;
+            self.number = info.first_line;
         }
+        let mut lines = ChunkLines::new(&self.chunk[self.pos..], self.number, self.max_line);
+        let Some((line, _, next)) = lines.next() else {
+            return Ok(None);
+        };
+        self.pos += next;
+        self.number += 1;
+        Ok(Some(line))
     }
 
     pub fn lines_read(&self) -> u64 {
-        self.line_number
-    }
-
-    /// The first bytes of the stream, without consuming them: at least `min` bytes (or the
-    /// whole stream if shorter) and the first line when it fits in the buffer. Read errors are
-    /// kept for `next_line` to report.
-    pub fn peek(&mut self, min: usize) -> &[u8] {
-        loop {
-            let held = &self.buf[self.start..self.end];
-            let enough = held.len() >= min && memchr::memchr(b'\n', held).is_some();
-            if self.eof || enough || held.len() >= self.buf.len() {
-                break;
-            }
-            // refill never fails: errors are stored and end the stream.
-            let _ = self.refill();
-        }
-        &self.buf[self.start..self.end]
-    }
-
-    /// Moves the rest of the stream into `out`, up to `cap` bytes. Returns whether the end was
-    /// reached; when not, the reader stands after the bytes handed out (count the remaining
-    /// lines with [`LineReader::count_rest`]). A read error is returned after the bytes before it.
-    pub fn read_rest(&mut self, out: &mut Vec<u8>, cap: usize) -> io::Result<bool> {
-        loop {
-            let room = cap.saturating_sub(out.len());
-            let available = self.end - self.start;
-            let take = available.min(room);
-            out.extend_from_slice(&self.buf[self.start..self.start + take]);
-            self.start += take;
-            if self.start < self.end {
-                return Ok(false);
-            }
-            if self.eof {
-                return match self.error.take() {
-                    Some(e) => Err(e),
-                    None => Ok(true),
-                };
-            }
-            self.start = 0;
-            self.end = 0;
-            self.refill()?;
-            if out.len() >= cap && self.end > self.start {
-                return Ok(false);
-            }
-        }
-    }
-
-    /// Counts the newlines left in the stream (after [`LineReader::read_rest`] stopped at its cap),
-    /// and whether the last line lacks one.
-    pub fn count_rest(&mut self) -> io::Result<(u64, bool)> {
-        let mut newlines = 0u64;
-        let mut last_byte = None;
-        loop {
-            let chunk = &self.buf[self.start..self.end];
-            newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
-            if let Some(&b) = chunk.last() {
-                last_byte = Some(b);
-            }
-            self.start = self.end;
-            if self.eof {
-                if let Some(e) = self.error.take() {
-                    return Err(e);
-                }
-                return Ok((newlines, last_byte.is_some_and(|b| b != b'\n')));
-            }
-            self.start = 0;
-            self.end = 0;
-            self.refill()?;
-        }
+        self.number.saturating_sub(1)
     }
 }
 
@@ -293,48 +392,103 @@ mod tests {
         out
     }
 
-    #[test]
-    fn splits_lf_crlf_and_last_line_without_newline() {
-        let lines = collect(b"a\r\nbb\n\nccc", 4, 100);
-        let texts: Vec<_> = lines.iter().map(|l| l.0.as_str()).collect();
-        assert_eq!(texts, ["a", "bb", "", "ccc"]);
-        assert_eq!(lines[3].1, 4);
-    }
-
-    #[test]
-    fn same_lines_whatever_the_chunk_size() {
-        let input = b"first line\nsecond\nthird line is longer\n";
-        let want = collect(input, 1 << 16, 1 << 10);
-        for chunk in 1..40 {
-            assert_eq!(collect(input, chunk, 1 << 10), want, "chunk {chunk}");
+    /// Every line of a stream through the chunker, with the chunk infos checked on the way.
+    fn through_chunks(input: &[u8], chunk: usize, max: usize) -> Vec<(String, u64, bool)> {
+        let mut chunker = Chunker::new(input, chunk, max);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        let mut expected_first = 1;
+        while let Some(info) = chunker.next_chunk(&mut buf).unwrap() {
+            assert_eq!(info.first_line, expected_first, "chunk size {chunk}");
+            let lines: Vec<_> = ChunkLines::new(&buf, info.first_line, max).collect();
+            assert_eq!(
+                lines.len() as u64,
+                info.lines,
+                "chunk size {chunk}: {buf:?}"
+            );
+            expected_first += info.lines;
+            for (l, _, _) in lines {
+                out.push((
+                    String::from_utf8_lossy(l.bytes).into_owned(),
+                    l.number,
+                    l.truncated,
+                ));
+            }
         }
+        out
     }
 
     #[test]
-    fn peek_then_read_rest_with_cap() {
-        let input = b"[\n  {\"a\": 1}\n]\n";
-        let mut r = LineReader::with_limits(&input[..], 4, 100);
-        assert!(r.peek(8).starts_with(b"[\n  {"));
-        let mut out = Vec::new();
-        assert!(r.read_rest(&mut out, 1000).unwrap());
-        assert_eq!(out, input);
-        let mut r = LineReader::with_limits(&input[..], 4, 100);
-        let mut out = Vec::new();
-        assert!(!r.read_rest(&mut out, 5).unwrap());
-        assert_eq!(out.len(), 5);
-        let (newlines, open_end) = r.count_rest().unwrap();
-        assert_eq!(newlines, 2);
-        assert!(!open_end);
+    fn splits_lf_crlf_lone_cr_and_last_line_without_newline() {
+        let lines = collect(b"a\r\nbb\n\nccc\rdd\r\reee", 4, 100);
+        let texts: Vec<_> = lines.iter().map(|l| l.0.as_str()).collect();
+        assert_eq!(texts, ["a", "bb", "", "ccc", "dd", "", "eee"]);
+        assert_eq!(lines[6].1, 7);
+        assert_eq!(count_lines(b"a\r\nbb\n\nccc\rdd\r\reee"), 7);
+        assert_eq!(collect(b"x\r", 1, 100), [("x".to_string(), 1, false)]);
+    }
+
+    #[test]
+    fn same_lines_at_every_chunk_boundary() {
+        // Every kind of line end, an empty line, a long line and a final line without an end.
+        let input = b"first line\r\nsecond\n\nthird line is longer\rold mac\r\r\nlong long long long long long line\nlast";
+        let want = through_chunks(input, 1 << 16, 20);
+        assert_eq!(want.len(), 8);
+        assert!(want[6].2, "{want:?}");
+        assert_eq!(want[6].0, "long long long long ");
+        for chunk in 1..input.len() + 2 {
+            assert_eq!(through_chunks(input, chunk, 20), want, "chunk {chunk}");
+            assert_eq!(collect(input, chunk, 20), want, "chunk {chunk}");
+        }
     }
 
     #[test]
     fn over_long_line_is_cut_and_counted_once() {
         let mut input = vec![b'x'; 50];
         input.extend_from_slice(b"\nnext\n");
-        let lines = collect(&input, 8, 10);
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].0.len(), 10);
-        assert!(lines[0].2);
-        assert_eq!(lines[1], ("next".to_string(), 2, false));
+        for chunk in [1, 3, 8, 64] {
+            let lines = through_chunks(&input, chunk, 10);
+            assert_eq!(lines.len(), 2);
+            assert_eq!(lines[0].0.len(), 10);
+            assert!(lines[0].2);
+            assert_eq!(lines[1], ("next".to_string(), 2, false));
+        }
+        // A lone CR right after the cut still ends the long line.
+        let mut input = vec![b'y'; 30];
+        input.extend_from_slice(b"\rz\r\n");
+        for chunk in [1, 4, 11, 12, 64] {
+            let lines = through_chunks(&input, chunk, 10);
+            assert_eq!(lines.len(), 2, "chunk {chunk}: {lines:?}");
+            assert_eq!(lines[1], ("z".to_string(), 2, false));
+        }
+    }
+
+    #[test]
+    fn read_error_comes_after_the_lines_before_it() {
+        /// Three lines, then a read error, served a few bytes at a time.
+        struct Failing(&'static [u8]);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut"));
+                }
+                let n = self.0.len().min(buf.len()).min(3);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut r = LineReader::with_limits(Failing(b"aa\nbb\ncc"), 4, 100);
+        let mut lines = Vec::new();
+        let err = loop {
+            match r.next_line() {
+                Ok(Some(l)) => lines.push(String::from_utf8_lossy(l.bytes).into_owned()),
+                Ok(None) => panic!("the error must be reported"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(lines, ["aa", "bb", "cc"]);
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(r.next_line().unwrap().is_none());
     }
 }

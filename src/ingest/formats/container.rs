@@ -168,6 +168,11 @@ fn split_cri(line: &str) -> Option<(&str, &str, bool, &str)> {
 }
 
 impl LineFormat for CriLog {
+    /// Not cut into chunks: the inner format and a partial line carry over from line to line.
+    fn chunkable(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &'static str {
         "cri"
     }

@@ -101,6 +101,11 @@ fn time_of(text: &str, cx: &mut FileContext) -> Option<TimeNs> {
 }
 
 impl LineFormat for CsvMetrics {
+    /// Not cut into chunks: rows are read by the header above them.
+    fn chunkable(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &'static str {
         "csv-metrics"
     }

@@ -13,6 +13,11 @@ use crate::event::{Event, SourceKind};
 pub struct DockerJson;
 
 impl LineFormat for DockerJson {
+    /// Not cut into chunks: the inner format and a partial line carry over from line to line.
+    fn chunkable(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &'static str {
         "docker-json"
     }

@@ -3,12 +3,14 @@
 //! times written as text, epochs or MongoDB's `{"$date": ...}`).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 
 use super::json::{self, get_f64, get_str, get_text};
-use super::{FileContext, LineFormat, LineOutcome, append_continuation, http_severity};
-use crate::event::{Event, Severity, SourceKind, TimeNs};
+use super::{FastLine, FileContext, LineFormat, LineOutcome, append_continuation, http_severity};
+use crate::event::{Event, EventView, Severity, SourceKind, TimeNs};
+use crate::ingest::json_scan::{Raw, scan_object};
 use crate::time::{epoch_by_magnitude, epoch_from_int, parse_epoch_text};
 
 pub struct JsonApp;
@@ -282,6 +284,226 @@ pub fn message_of(obj: &Map<String, Value>, keys: &[&str]) -> String {
         .to_string()
 }
 
+/// The key lists the fast path resolves, each the way the full parse does.
+struct FastKeys {
+    /// Every key of every list, by id, and an open-addressing table from key to id.
+    table: Vec<Option<(&'static str, u8)>>,
+    time: Vec<u8>,
+    level: Vec<u8>,
+    message: Vec<u8>,
+    status: Vec<u8>,
+    service: Vec<u8>,
+    user: Vec<u8>,
+    client: Vec<u8>,
+    method: Vec<u8>,
+    path: Vec<u8>,
+    /// First segments of the dotted keys: if one of these holds an object, a dotted key may
+    /// find a nested value, which only the full parse looks up.
+    prefixes: Vec<&'static str>,
+    count: usize,
+}
+
+/// FNV-1a over the key's bytes: cheap for short keys.
+fn key_hash(key: &str) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in key.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h as usize
+}
+
+impl FastKeys {
+    fn build() -> FastKeys {
+        let lists = [
+            TIME_KEYS,
+            LEVEL_KEYS,
+            MESSAGE_KEYS,
+            STATUS_KEYS,
+            SERVICE_KEYS,
+            USER_KEYS,
+            CLIENT_KEYS,
+            METHOD_KEYS,
+            PATH_KEYS,
+        ];
+        let mut names: Vec<&'static str> = Vec::new();
+        for list in lists {
+            for key in list {
+                if !names.contains(key) {
+                    names.push(key);
+                }
+            }
+        }
+        let size = (names.len() * 4).next_power_of_two();
+        let mut table = vec![None; size];
+        for (id, name) in names.iter().enumerate() {
+            let mut slot = key_hash(name) & (size - 1);
+            while table[slot].is_some() {
+                slot = (slot + 1) & (size - 1);
+            }
+            table[slot] = Some((*name, id as u8));
+        }
+        let ids = |list: &[&str]| -> Vec<u8> {
+            list.iter()
+                .filter_map(|k| names.iter().position(|n| n == k).map(|i| i as u8))
+                .collect()
+        };
+        let mut prefixes: Vec<&'static str> = names
+            .iter()
+            .filter_map(|n| n.split_once('.').map(|(p, _)| p))
+            .collect();
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        FastKeys {
+            time: ids(TIME_KEYS),
+            level: ids(LEVEL_KEYS),
+            message: ids(MESSAGE_KEYS),
+            status: ids(STATUS_KEYS),
+            service: ids(SERVICE_KEYS),
+            user: ids(USER_KEYS),
+            client: ids(CLIENT_KEYS),
+            method: ids(METHOD_KEYS),
+            path: ids(PATH_KEYS),
+            prefixes,
+            count: names.len(),
+            table,
+        }
+    }
+
+    fn id(&self, key: &str) -> Option<usize> {
+        let mask = self.table.len() - 1;
+        let mut slot = key_hash(key) & mask;
+        loop {
+            match self.table[slot] {
+                Some((name, id)) if name == key => return Some(usize::from(id)),
+                Some(_) => slot = (slot + 1) & mask,
+                None => return None,
+            }
+        }
+    }
+}
+
+static FAST_KEYS: LazyLock<FastKeys> = LazyLock::new(FastKeys::build);
+
+/// At most this many distinct keys are looked at (the lists hold fewer).
+const MAX_FAST_KEYS: usize = 96;
+
+/// Text of a scalar as [`json::value_text`] gives it; `Err` when only serde_json can say (a
+/// number written in a way it might print differently).
+fn raw_text<'a>(raw: &Raw<'a>) -> Result<Option<Cow<'a, str>>, ()> {
+    match raw {
+        Raw::Str { raw: "", .. } => Ok(None),
+        Raw::Str { .. } => Ok(raw.text()),
+        Raw::Bool(b) => Ok(Some(Cow::Borrowed(if *b { "true" } else { "false" }))),
+        // An integer prints as written (`-0` and fractions are left to serde_json).
+        Raw::Num(n) if !n.contains('.') && *n != "-0" && n.parse::<i64>().is_ok() => {
+            Ok(Some(Cow::Borrowed(n)))
+        }
+        Raw::Num(_) => Err(()),
+        _ => Ok(None),
+    }
+}
+
+/// A number as serde_json's `as_i64` reads it: whole and in range, else nothing.
+fn raw_i64(n: &str) -> Option<i64> {
+    if n.contains('.') {
+        None
+    } else {
+        n.parse().ok()
+    }
+}
+
+/// The fast path of [`JsonApp`]: the members are scanned, not parsed into a `Value`, and each
+/// field is resolved from its key list as [`JsonApp::parse_json`] resolves it.
+fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>> {
+    let text = line.trim();
+    if !text.starts_with('{') {
+        return None;
+    }
+    let keys = &*FAST_KEYS;
+    if keys.count > MAX_FAST_KEYS {
+        return None;
+    }
+    let mut slots: [Option<Raw<'a>>; MAX_FAST_KEYS] = [None; MAX_FAST_KEYS];
+    let mut nested = false;
+    scan_object(text, &mut |key, value| {
+        if let Some(id) = keys.id(key) {
+            slots[id] = Some(value);
+        }
+        if value == Raw::Object && keys.prefixes.contains(&key) {
+            nested = true;
+        }
+    })?;
+    if nested {
+        return None;
+    }
+    let first = |ids: &[u8]| ids.iter().find_map(|id| slots[usize::from(*id)]);
+    // The time: the first time key present decides.
+    let time = match first(&keys.time)? {
+        Raw::Str { .. } => {
+            let s = first(&keys.time)?.text()?;
+            cx.iso(&s).ok().or_else(|| parse_epoch_text(&s).ok())?
+        }
+        Raw::Num(n) if !n.contains('.') => epoch_from_int(n.parse::<i64>().ok()?).ok()?,
+        Raw::Num(n) => epoch_by_magnitude(serde_json::from_str::<f64>(n).ok()?).ok()?,
+        _ => return None,
+    };
+    let message = match first(&keys.message) {
+        Some(raw @ Raw::Str { .. }) => raw.text()?,
+        _ => Cow::Borrowed(""),
+    };
+    let level = match first(&keys.level) {
+        Some(raw @ Raw::Str { .. }) => raw.text().and_then(|w| Severity::from_word(&w)),
+        Some(Raw::Num(n)) => raw_i64(n).map(Severity::from_pino),
+        _ => None,
+    };
+    let mut status = None;
+    for id in &keys.status {
+        let value = match slots[usize::from(*id)] {
+            Some(Raw::Num(n)) => raw_i64(n),
+            Some(raw @ Raw::Str { .. }) => raw.text().and_then(|s| s.trim().parse::<i64>().ok()),
+            _ => None,
+        };
+        if let Some(v) = value.filter(|s| (100..600).contains(s)) {
+            status = Some(v as u16);
+            break;
+        }
+    }
+    let string = |ids: &[u8]| -> Option<Option<Cow<'a, str>>> {
+        for id in ids {
+            if let Some(raw @ Raw::Str { .. }) = slots[usize::from(*id)] {
+                return Some(Some(raw.text()?));
+            }
+        }
+        Some(None)
+    };
+    let text_of = |ids: &[u8]| -> Option<Option<Cow<'a, str>>> {
+        for id in ids {
+            if let Some(raw) = &slots[usize::from(*id)] {
+                match raw_text(raw) {
+                    Ok(Some(t)) => return Some(Some(t)),
+                    Ok(None) => {}
+                    Err(()) => return None,
+                }
+            }
+        }
+        Some(None)
+    };
+    let severity = level.unwrap_or_else(|| status.map_or(Severity::Info, http_severity));
+    Some(FastLine::Record(EventView {
+        time,
+        kind: Some(SourceKind::App),
+        service: string(&keys.service)?,
+        severity,
+        message,
+        user: text_of(&keys.user)?,
+        client: text_of(&keys.client)?,
+        method: string(&keys.method)?,
+        path: string(&keys.path)?,
+        status,
+        ..EventView::default()
+    }))
+}
+
 impl LineFormat for JsonApp {
     fn name(&self) -> &'static str {
         "json"
@@ -327,6 +549,10 @@ impl LineFormat for JsonApp {
             .unwrap_or_default();
         out.push(app_event(obj, time, severity_of(obj), message));
         LineOutcome::Parsed
+    }
+
+    fn parse_view<'a>(&self, line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>> {
+        json_app_view(line, cx)
     }
 
     fn join(&self, event: &mut Event, line: &str) {

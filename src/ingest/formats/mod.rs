@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::event::{Event, Severity, SourceKind, TimeNs};
+use crate::event::{Event, EventView, Severity, SourceKind, TimeNs};
 use crate::time::{
     TimeContext, TimeError, TimeNotes, YearlessTime, local_to_utc, parse_iso_noted, yearless_near,
     yearless_to_utc, zone_to_utc,
@@ -79,6 +79,15 @@ pub enum LineOutcome {
     Unparsed(Cow<'static, str>),
 }
 
+/// What a format's fast path made of a line (see [`LineFormat::parse_view`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FastLine<'a> {
+    /// A record holding one event.
+    Record(EventView<'a>),
+    /// The line belongs to the record before it.
+    Continuation,
+}
+
 /// How lines that are not records of the format are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Multiline {
@@ -116,7 +125,8 @@ pub struct FileContext {
     pub yearless_used: bool,
     /// Time of the last event of this file, the best reference for the next year-less line.
     pub last_time: Option<TimeNs>,
-    notes: BTreeSet<String>,
+    /// Notes in the order first made (the order decides which are kept past [`MAX_NOTES`]).
+    notes: Vec<String>,
     state: Option<Box<dyn Any + Send>>,
 }
 
@@ -127,7 +137,7 @@ impl FileContext {
             time_notes: TimeNotes::default(),
             yearless_used: false,
             last_time: None,
-            notes: BTreeSet::new(),
+            notes: Vec::new(),
             state: None,
         }
     }
@@ -168,16 +178,37 @@ impl FileContext {
 
     /// Records something the reader should know about this file (said once).
     pub fn note(&mut self, text: &str) {
-        if self.notes.len() < MAX_NOTES && !self.notes.contains(text) {
-            self.notes.insert(text.to_string());
+        if self.notes.len() < MAX_NOTES && !self.notes.iter().any(|n| n == text) {
+            self.notes.push(text.to_string());
         }
     }
 
-    /// Everything noted, time notes included.
+    /// Everything noted (sorted), time notes included.
     pub fn notes(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.notes.iter().cloned().collect();
+        let mut all: Vec<String> = self
+            .notes
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         all.extend(self.time_notes.describe());
         all
+    }
+
+    /// Takes in what a later part of the same file noticed (its lines come after this part's):
+    /// the result is what one context reading both parts in order would hold.
+    pub fn absorb(&mut self, later: &FileContext) {
+        for note in &later.notes {
+            self.note(note);
+        }
+        for (abbr, tz) in &later.time_notes.ambiguous {
+            self.time_notes.ambiguous.entry(abbr.clone()).or_insert(*tz);
+        }
+        self.yearless_used |= later.yearless_used;
+        if later.last_time.is_some() {
+            self.last_time = later.last_time;
+        }
     }
 
     /// The format's state for this file, created on first use.
@@ -222,6 +253,20 @@ pub trait LineFormat: Send + Sync {
     /// Same for a JSON value: a JSON line, or one record of a JSON document.
     fn sniff_json(&self, _value: &Value) -> u8 {
         0
+    }
+    /// A faster reading of a line for sinks that only aggregate: the fields aggregation reads,
+    /// borrowed from the line. `None` when the format has no fast path or the line needs the
+    /// full parse (then [`LineFormat::parse`] decides); when `Some`, it must agree with `parse`
+    /// on the outcome, on every field of the view and on what is noted in `cx`.
+    fn parse_view<'a>(&self, _line: &'a str, _cx: &mut FileContext) -> Option<FastLine<'a>> {
+        None
+    }
+    /// Whether a file of this format can be cut into chunks parsed apart: every line reads the
+    /// same whatever came before it. Formats that keep state between lines (a CSV header, a
+    /// record spanning lines, the inner format of a wrapper, the time of the line before) say
+    /// no and are read in one pass; so are formats that need a reference time.
+    fn chunkable(&self) -> bool {
+        !self.needs_anchor()
     }
     /// Parses one line, pushing the events it holds. JSON formats keep this default.
     fn parse(&self, line: &str, cx: &mut FileContext, out: &mut Vec<Event>) -> LineOutcome {

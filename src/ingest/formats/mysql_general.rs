@@ -48,6 +48,11 @@ fn time_of(c: &regex::Captures<'_>, cx: &mut FileContext) -> Option<TimeNs> {
 }
 
 impl LineFormat for MysqlGeneral {
+    /// Not cut into chunks: a line without a time takes the time of the line before.
+    fn chunkable(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &'static str {
         "mysql-general"
     }

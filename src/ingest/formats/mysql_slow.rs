@@ -100,6 +100,11 @@ impl MysqlSlow {
 }
 
 impl LineFormat for MysqlSlow {
+    /// Not cut into chunks: a record's header lines and its `# Time:` carry over.
+    fn chunkable(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &'static str {
         "mysql-slow"
     }

@@ -102,6 +102,11 @@ fn record_event(text: &str, cx: &mut FileContext) -> Result<Event, Cow<'static, 
 }
 
 impl LineFormat for PostgresCsv {
+    /// Not cut into chunks: a quoted field may run on over lines.
+    fn chunkable(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &'static str {
         "postgres-csvlog"
     }

@@ -11,8 +11,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{FileContext, LineFormat, LineOutcome, append_continuation, strip_port};
-use crate::event::{Event, Severity, SourceKind, TimeNs};
+use super::{FastLine, FileContext, LineFormat, LineOutcome, append_continuation, strip_port};
+use crate::event::{Event, EventView, Severity, SourceKind, TimeNs};
 use crate::time::{is_known_zone, parse_epoch_text, parse_naive};
 
 pub struct PostgresStderr;
@@ -170,6 +170,245 @@ pub fn db_event(time: TimeNs, prefix: &str, level: &str, message: &str) -> Event
     event
 }
 
+/// The level words of the marker, as [`LEVEL`] lists them.
+const LEVEL_WORDS: &[&str] = &[
+    "DEBUG1",
+    "DEBUG2",
+    "DEBUG3",
+    "DEBUG4",
+    "DEBUG5",
+    "LOG",
+    "INFO",
+    "NOTICE",
+    "WARNING",
+    "ERROR",
+    "FATAL",
+    "PANIC",
+    "DETAIL",
+    "HINT",
+    "QUERY",
+    "CONTEXT",
+    "LOCATION",
+    "STATEMENT",
+];
+
+/// ASCII whitespace as the regex's `\s` sees it.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// [`split_level`] without the regex, for lines whose prefix is ASCII (`None` otherwise, and
+/// when there is no marker: the regex decides). The first `:  ` preceded by a level word that
+/// starts the line or follows a space, `]` or `:` is the regex's leftmost match.
+fn fast_split_level(line: &str) -> Option<Split<'_>> {
+    let b = line.as_bytes();
+    for at in memchr::memmem::find_iter(b, b":  ") {
+        let before = &b[..at];
+        let Some(word) = LEVEL_WORDS.iter().find(|w| before.ends_with(w.as_bytes())) else {
+            continue;
+        };
+        let start = at - word.len();
+        let boundary = match start.checked_sub(1).map(|i| b[i]) {
+            None => true,
+            Some(c) => is_space(c) || c == b']' || c == b':',
+        };
+        if !boundary {
+            continue;
+        }
+        let prefix = &line[..start];
+        if !prefix.is_ascii() {
+            return None;
+        }
+        return Some(Split {
+            prefix,
+            level: &line[start..at],
+            message: &line[at + 3..],
+        });
+    }
+    None
+}
+
+/// `[+-]HH(:?MM)?` at the start of `s`: the longest the offset pattern takes, then shorter.
+fn offset_lengths(s: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let two = |i: usize| {
+        s.get(i..i + 2)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    let signed = matches!(s.first(), Some(b'+' | b'-')) && two(1);
+    let long = if !signed {
+        None
+    } else if s.get(3) == Some(&b':') && two(4) {
+        Some(6)
+    } else if two(3) {
+        Some(5)
+    } else {
+        None
+    };
+    long.into_iter().chain(signed.then_some(3))
+}
+
+/// [`prefix_time`] without the regex, for a prefix that starts with `%m`/`%t` (`None` for any
+/// other prefix: the regex decides).
+fn fast_prefix_time(prefix: &str, cx: &mut FileContext) -> Option<Option<TimeNs>> {
+    let b = prefix.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let shape = digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && matches!(b.get(10), Some(b' ' | b'T'))
+        && digits(11..13)
+        && b.get(13) == Some(&b':')
+        && digits(14..16)
+        && b.get(16) == Some(&b':')
+        && digits(17..19);
+    if !shape {
+        return None;
+    }
+    let mut end = 19;
+    if matches!(b.get(end), Some(b'.' | b',')) && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
+        end += 1;
+        while b.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+    }
+    let rest = &b[end..];
+    let zone: &str = if rest.first() == Some(&b'Z') {
+        "Z"
+    } else if let Some(n) = offset_lengths(rest).next() {
+        &prefix[end..end + n]
+    } else if rest.first() == Some(&b' ') {
+        let after = &rest[1..];
+        // ` offset` then a word boundary (the longest that has one).
+        let spaced = offset_lengths(after).find(|n| after.get(*n).is_none_or(|c| !is_word(*c)));
+        match spaced {
+            Some(n) => &prefix[end + 1..end + 1 + n],
+            None if after.first().is_some_and(u8::is_ascii_alphabetic) => {
+                let n = after
+                    .iter()
+                    .position(|c| !(c.is_ascii_alphanumeric() || b"/_+-".contains(c)))
+                    .unwrap_or(after.len());
+                let word = &prefix[end + 1..end + 1 + n];
+                // A word after the time is a zone only if it is one (`%t %u` has none).
+                if is_known_zone(word) { word } else { "" }
+            }
+            None => "",
+        }
+    } else {
+        ""
+    };
+    let Some(naive) = parse_naive(&prefix[..end]) else {
+        return Some(None);
+    };
+    Some(cx.zoned(&naive, zone).ok())
+}
+
+/// The user [`db_event`] finds in an ASCII prefix: the last known `user=` value, else a known
+/// `user@db`. (The same rules as [`KEY_VALUES`] and [`USER_AT_DB`], written out.)
+fn fast_user(prefix: &str) -> Option<&str> {
+    const KEYS: &[&str] = &[
+        "user",
+        "db",
+        "database",
+        "app",
+        "application",
+        "client",
+        "host",
+        "remote",
+        "sql_error_code",
+    ];
+    let known = |v: &str| !v.is_empty() && v != "unknown" && v != "local";
+    let b = prefix.as_bytes();
+    let mut user = None;
+    let mut i = 0;
+    while i < b.len() {
+        if i > 0 && is_word(b[i - 1]) {
+            i += 1;
+            continue;
+        }
+        let matched = KEYS.iter().find_map(|key| {
+            if !b[i..].starts_with(key.as_bytes()) {
+                return None;
+            }
+            let mut j = i + key.len();
+            if b.get(j).is_some_and(|c| is_space(*c)) && b.get(j + 1) == Some(&b'=') {
+                j += 1;
+            }
+            if b.get(j) != Some(&b'=') {
+                return None;
+            }
+            j += 1;
+            if b.get(j).is_some_and(|c| is_space(*c)) {
+                j += 1;
+            }
+            let value_end = j + b[j..]
+                .iter()
+                .position(|c| is_space(*c) || *c == b',' || *c == b']')
+                .unwrap_or(b.len() - j);
+            Some((*key, j, value_end))
+        });
+        match matched {
+            Some((key, start, end)) => {
+                let value = prefix[start..end].trim_matches(|c| c == '[' || c == ']');
+                if key == "user" && known(value) {
+                    user = Some(value);
+                }
+                i = end.max(i + 1);
+            }
+            None => i += 1,
+        }
+    }
+    if user.is_some() {
+        return user;
+    }
+    // `user@db`: at the start or after a space or `[`, leftmost.
+    let starts = std::iter::once(0).chain(
+        b.iter()
+            .enumerate()
+            .filter(|(_, c)| is_space(**c) || **c == b'[')
+            .map(|(k, _)| k + 1),
+    );
+    for start in starts {
+        let Some(first) = b.get(start) else {
+            continue;
+        };
+        if !(first.is_ascii_alphabetic() || *first == b'_') {
+            continue;
+        }
+        let user_end = start
+            + b[start..]
+                .iter()
+                .position(|c| !(is_word(*c) || *c == b'$' || *c == b'-'))
+                .unwrap_or(b.len() - start);
+        if b.get(user_end) != Some(&b'@') {
+            continue;
+        }
+        let db_start = user_end + 1;
+        let Some(db_first) = b.get(db_start) else {
+            continue;
+        };
+        if !(db_first.is_ascii_alphabetic() || *db_first == b'_' || *db_first == b'[') {
+            continue;
+        }
+        let db_end = db_start
+            + 1
+            + b[db_start + 1..]
+                .iter()
+                .position(|c| !(is_word(*c) || b"$]-".contains(c)))
+                .unwrap_or(b.len() - db_start - 1);
+        let user = &prefix[start..user_end];
+        let db = prefix[db_start..db_end].trim_matches(|c| c == '[' || c == ']');
+        return (known(user) && known(db)).then_some(user);
+    }
+    None
+}
+
 /// Attaches a continuation to a PostgreSQL event: a `DETAIL:  ...` line under its level's name,
 /// anything else as plain continuation text (`#011` is a tab escaped by syslog).
 pub fn join_continuation(event: &mut Event, line: &str) {
@@ -236,6 +475,23 @@ impl LineFormat for PostgresStderr {
         };
         out.push(db_event(time, split.prefix, split.level, split.message));
         LineOutcome::Parsed
+    }
+
+    fn parse_view<'a>(&self, line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>> {
+        let split = fast_split_level(line)?;
+        if is_continuation_level(split.level) {
+            return Some(FastLine::Continuation);
+        }
+        let time = fast_prefix_time(split.prefix, cx)??;
+        Some(FastLine::Record(EventView {
+            time,
+            kind: Some(SourceKind::Db),
+            service: Some(Cow::Borrowed("postgresql")),
+            severity: severity_of(split.level),
+            message: Cow::Borrowed(split.message),
+            user: fast_user(split.prefix).map(Cow::Borrowed),
+            ..EventView::default()
+        }))
     }
 
     fn join(&self, event: &mut Event, line: &str) {
