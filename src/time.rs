@@ -25,6 +25,18 @@ impl Default for TimeContext {
     }
 }
 
+/// Times before this (1990-01-01) are not taken as real: a clock that was never set reads 1970.
+pub const PLAUSIBLE_FROM: TimeNs = 631_152_000 * NS_PER_SEC;
+/// Times from this (2100-01-01) on are not taken as real (a typo, a sentinel such as 2999).
+pub const PLAUSIBLE_UNTIL: TimeNs = 4_102_444_800 * NS_PER_SEC;
+/// Why a line whose time falls outside [`PLAUSIBLE_FROM`]..[`PLAUSIBLE_UNTIL`] is unparsed.
+pub const IMPLAUSIBLE_TIME: &str = "timestamp outside 1990-2099 (clock not set, or a typo)";
+
+/// Whether a time can be a real event's: it would otherwise stretch the timeline over decades.
+pub fn is_plausible(t: TimeNs) -> bool {
+    (PLAUSIBLE_FROM..PLAUSIBLE_UNTIL).contains(&t)
+}
+
 /// Why a timestamp could not be placed in UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimeError {
@@ -683,6 +695,19 @@ mod tests {
     fn go_time_string() {
         let ns = parse_iso("2014-03-10 19:57:38.562264131 -0400 EDT", &ctx()).unwrap();
         assert_eq!(format_utc(ns), "2014-03-10T23:57:38.562Z");
+    }
+
+    #[test]
+    fn plausible_times_are_1990_to_2099() {
+        let at = |s: &str| parse_iso(s, &TimeContext::default()).unwrap();
+        assert!(!is_plausible(at("1970-01-01T00:00:00Z")));
+        assert!(!is_plausible(at("1989-12-31T23:59:59Z")));
+        assert!(is_plausible(at("1990-01-01T00:00:00Z")));
+        assert!(is_plausible(at("2023-10-15T19:00:00Z")));
+        assert!(is_plausible(at("2099-12-31T23:59:59Z")));
+        assert!(!is_plausible(at("2100-01-01T00:00:00Z")));
+        // Past 2262 nanoseconds since 1970 no longer fit: the parse itself refuses.
+        assert!(parse_iso("2999-12-31T23:59:59Z", &TimeContext::default()).is_err());
     }
 
     #[test]

@@ -35,6 +35,7 @@ struct Diagnostics {
 #[derive(Debug, Deserialize)]
 struct Sample {
     line: u64,
+    reason: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -300,10 +301,19 @@ fn timestamps_out_of_range_backwards_or_with_impossible_zones() {
     let (_, s, _) = report(&[&path]);
     let i = &s.inputs[0];
     assert_eq!(i.lines, 7);
-    // The plausible lines are used; the impossible ones are counted and quoted.
-    assert!(i.parsed >= 2, "{i:?}");
-    assert!(i.unparsed >= 3, "{i:?}");
-    assert!(s.diagnostics.unparsed_samples.iter().any(|u| u.line == 5));
+    // The plausible lines are used (going backwards is allowed); the impossible ones, 1970 and
+    // 2999 included, are counted and quoted with their reason.
+    assert_eq!((i.parsed, i.unparsed), (2, 5), "{i:?}");
+    let samples = &s.diagnostics.unparsed_samples;
+    for line in [2, 3, 5] {
+        assert!(samples.iter().any(|u| u.line == line), "{samples:?}");
+    }
+    assert!(
+        samples
+            .iter()
+            .any(|u| u.line == 2 && u.reason.contains("1990-2099")),
+        "{samples:?}"
+    );
 }
 
 #[test]

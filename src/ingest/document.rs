@@ -14,6 +14,7 @@ use super::detect::detect_document;
 use super::formats::{FileContext, LineFormat, LineOutcome, truncate_str};
 use super::{EventSink, InputReport, QUOTE_CHARS, UNPARSED_SAMPLES, UnparsedSample};
 use crate::event::Origin;
+use crate::time::{IMPLAUSIBLE_TIME, is_plausible};
 
 /// Larger documents are not read (they would have to be held whole).
 pub const MAX_DOCUMENT_BYTES: usize = 64 << 20;
@@ -184,11 +185,17 @@ pub fn ingest_document(
             serde_json::from_str::<Value>(raw).ok()
         };
         scratch.clear();
-        let outcome = match (format, &value) {
+        let mut outcome = match (format, &value) {
             (Some(f), Some(v)) => f.parse_json(v, cx, &mut scratch),
             (None, _) => LineOutcome::Unparsed("format not recognised".into()),
             (Some(_), None) => LineOutcome::Unparsed("invalid JSON".into()),
         };
+        if outcome == LineOutcome::Parsed && !scratch.is_empty() {
+            scratch.retain(|e| is_plausible(e.time));
+            if scratch.is_empty() {
+                outcome = LineOutcome::Unparsed(IMPLAUSIBLE_TIME.into());
+            }
+        }
         let used = matches!(outcome, LineOutcome::Parsed) && !scratch.is_empty();
         let origin = Origin {
             file: file_index,

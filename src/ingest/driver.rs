@@ -27,7 +27,7 @@ use super::{
     UnparsedSample, describe_io,
 };
 use crate::event::{Event, EventView, NS_PER_SEC, Origin, TimeNs};
-use crate::time::format_utc;
+use crate::time::{IMPLAUSIBLE_TIME, format_utc, is_plausible};
 
 /// Bytes looked at to tell a JSON document from JSON lines or text.
 const PEEK_BYTES: usize = 64 * 1024;
@@ -682,17 +682,28 @@ impl LineState {
         }
     }
 
+    /// Parses a line; a record whose every event has an implausible time is unparsed (events of
+    /// a record that holds several keep only the plausible ones).
     fn parse<'a>(&mut self, format: &dyn LineFormat, text: &'a str) -> Parse<'a> {
         self.scratch.clear();
+        let implausible = || Parse::Full(LineOutcome::Unparsed(Cow::Borrowed(IMPLAUSIBLE_TIME)));
         if self.fast
             && let Some(fast) = format.parse_view(text, &mut self.cx)
         {
             return match fast {
+                FastLine::Record(view) if !is_plausible(view.time) => implausible(),
                 FastLine::Record(view) => Parse::View(view),
                 FastLine::Continuation => Parse::Full(LineOutcome::Continuation),
             };
         }
-        Parse::Full(format.parse(text, &mut self.cx, &mut self.scratch))
+        let outcome = format.parse(text, &mut self.cx, &mut self.scratch);
+        if outcome == LineOutcome::Parsed && !self.scratch.is_empty() {
+            self.scratch.retain(|e| is_plausible(e.time));
+            if self.scratch.is_empty() {
+                return implausible();
+            }
+        }
+        Parse::Full(outcome)
     }
 
     pub fn line(&mut self, number: u64, text: &str, truncated: bool, sink: &mut dyn EventSink) {
