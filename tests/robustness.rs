@@ -355,6 +355,26 @@ fn folder_with_symlink_loop_and_socket() {
     );
 }
 
+/// A file that cannot be read (even as root: `/proc/self/mem` fails with EIO at offset 0) is
+/// reported with its error, and the other files are still read.
+#[cfg(target_os = "linux")]
+#[test]
+fn unreadable_file_is_reported_and_the_others_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    write(&logs, "access.log", &access_lines(3, "\n"));
+    std::os::unix::fs::symlink("/proc/self/mem", logs.join("mem.log")).unwrap();
+    let (_, s, _) = report(&[&logs]);
+    let unreadable = s
+        .inputs
+        .iter()
+        .find(|i| i.path.ends_with("mem.log"))
+        .expect("the unreadable file is listed");
+    assert!(unreadable.error.is_some(), "{unreadable:?}");
+    let parsed: u64 = s.inputs.iter().map(|i| i.parsed).sum();
+    assert_eq!(parsed, 3);
+}
+
 #[test]
 fn missing_path_is_exit_2_with_the_path_named() {
     let out = tempfile::tempdir().unwrap();
@@ -382,6 +402,28 @@ fn a_growing_file_is_read_without_losing_count() {
     writer.join().unwrap();
     let i = &s.inputs[0];
     assert!(i.lines >= 20_000, "{i:?}");
+}
+
+#[test]
+fn a_file_truncated_while_being_read_is_read_up_to_its_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "access.log", &access_lines(100_000, "\n"));
+    let cutter_path = path.clone();
+    let cutter = std::thread::spawn(move || {
+        // Log rotation with copytruncate: the file drops to a few lines, then grows again.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .open(&cutter_path)
+            .unwrap();
+        f.set_len(10 * ACCESS_LINE.len() as u64).unwrap();
+    });
+    let (_, s, _) = report(&[&path]);
+    cutter.join().unwrap();
+    let i = &s.inputs[0];
+    // Whatever was read before the cut is used; a line cut in the middle is at worst unparsed.
+    assert!(i.lines <= 100_000, "{i:?}");
+    assert!(i.unparsed <= 1, "{i:?}");
 }
 
 #[test]
