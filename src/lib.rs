@@ -3,6 +3,9 @@
 //! Pipeline: [`ingest`] → [`aggregate`] → [`detect`] → [`impact`] → [`timeline`] → [`report`].
 //! Each stage is a module that takes plain data and gives plain data.
 
+// No `unwrap` outside tests: input never panics retrace (constant patterns use `expect`).
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod aggregate;
 pub mod cli;
 pub mod detect;

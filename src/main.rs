@@ -1,5 +1,8 @@
 //! The `retrace` command: parses arguments, runs the command, maps errors to exit codes.
 
+// No `unwrap` outside tests: input never panics retrace (constant patterns use `expect`).
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 use std::process::ExitCode;
 
 use clap::Parser;
