@@ -19,7 +19,7 @@ pub struct NginxAccess;
 /// "$http_referer" "$http_user_agent"` then anything the operator appended.
 static LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"^(?P<addr>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}) (?P<bytes>\d+|-)(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?(?P<rest>.*)$"#,
+        r#"^(?P<addr>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>(?:[^"\\]|\\.)*)" (?P<status>[1-5]\d{2}) (?P<bytes>\d+|-)(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?(?P<rest>.*)$"#,
     )
     .expect("static regex")
 });
@@ -135,10 +135,11 @@ fn scan_access(line: &str) -> Option<AccessFields<'_>> {
         }
         i = at + 2;
     };
-    // `" NNN ` then the size (digits or `-`).
+    // `" NNN ` (an HTTP status, 100 to 599) then the size (digits or `-`).
     let status_start = request_end + 2;
     let digits = b.get(status_start..status_start + 3)?;
     if b.get(request_end + 1) != Some(&b' ')
+        || !(b'1'..=b'5').contains(&digits[0])
         || !digits.iter().all(u8::is_ascii_digit)
         || b.get(status_start + 3) != Some(&b' ')
         || !b

@@ -482,6 +482,13 @@ impl LineFormat for PostgresStderr {
         if is_continuation_level(split.level) {
             return Some(FastLine::Continuation);
         }
+        // A client named in the prefix (`client=%h`) is left to the full parse, which reads it.
+        if ["client", "host", "remote"]
+            .iter()
+            .any(|key| split.prefix.contains(key))
+        {
+            return None;
+        }
         let time = fast_prefix_time(split.prefix, cx)??;
         Some(FastLine::Record(EventView {
             time,
