@@ -10,7 +10,7 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use crate::event::{
     AlertState, Event, EventView, NS_PER_SEC, Origin, Severity, SourceKind, TimeNs,
@@ -469,11 +469,11 @@ pub fn is_background_path(path: &str) -> bool {
     })
 }
 
+/// A user's identity as a 64-bit hash (fixed seed: the same on every run). Sets of users hold
+/// these, so two users share one only by a 64-bit collision.
 fn identity_hash(kind: u8, s: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    kind.hash(&mut h);
-    s.hash(&mut h);
-    h.finish()
+    const IDENTITY_SEED: u64 = 0x7265_7472_6163_6521;
+    foldhash::fast::FixedState::with_seed(IDENTITY_SEED).hash_one((kind, s))
 }
 
 /// Applies `update` to the value at `key`, made if missing. Lines come mostly in time order, so
