@@ -437,17 +437,8 @@ pub fn yearless_near(t: &YearlessTime, previous: TimeNs, tz: Tz) -> Result<TimeN
 /// or no zone (then `ctx.assume_tz`). Accepts `T` or a space between date and time, and `.` or
 /// `,` before the fraction.
 pub fn parse_iso(s: &str, ctx: &TimeContext) -> Result<TimeNs, TimeError> {
-    parse_iso_noted(s, ctx, None)
-}
-
-/// As [`parse_iso`], recording ambiguous abbreviations in `notes`.
-pub fn parse_iso_noted(
-    s: &str,
-    ctx: &TimeContext,
-    notes: Option<&mut TimeNotes>,
-) -> Result<TimeNs, TimeError> {
     let (naive, zone) = split_iso(s)?;
-    zone_to_utc(&naive, zone, ctx, notes)
+    zone_to_utc(&naive, zone, ctx, None)
 }
 
 /// An ISO 8601 timestamp as its local time and the text of its zone (possibly empty).
