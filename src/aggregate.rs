@@ -8,8 +8,9 @@
 //! order ([`SplitSink::absorb`]) and give exactly what one pass over the file gives, caps
 //! included: a partial applies no cap of its own but remembers the order its keys first came in.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use crate::event::{
     AlertState, Event, EventView, NS_PER_SEC, Origin, Severity, SourceKind, TimeNs,
@@ -100,11 +101,49 @@ impl SeenSpan {
     }
 }
 
+/// Hashes user identities that are hashes already ([`identity_hash`]): the value is its own
+/// hash, so a set of them costs no second hashing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HashedIdHasher(u64);
+
+impl Hasher for HashedIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s are hashed here; any other input is folded in all the same.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Users seen in a minute: identity hash → when in the minute.
+pub type UserSpans = HashMap<u64, SeenSpan, BuildHasherDefault<HashedIdHasher>>;
+
+/// Adds the users of `other` to `into`, widening the spans of those in both.
+fn merge_spans(into: &mut UserSpans, mut other: UserSpans) {
+    // Widening is symmetric: fold the smaller set into the larger.
+    if other.len() > into.len() {
+        std::mem::swap(into, &mut other);
+    }
+    for (user, span) in other {
+        into.entry(user)
+            .and_modify(|s| s.widen(span))
+            .or_insert(span);
+    }
+}
+
 /// Hashed identities of the users seen in one minute, with when in the minute.
 #[derive(Debug, Clone, Default)]
 pub struct MinuteUsers {
-    pub active: HashMap<u64, SeenSpan>,
-    pub failing: HashMap<u64, SeenSpan>,
+    pub active: UserSpans,
+    pub failing: UserSpans,
 }
 
 impl MinuteUsers {
@@ -124,18 +163,8 @@ impl MinuteUsers {
     }
 
     fn merge(&mut self, other: MinuteUsers) {
-        for (user, span) in other.active {
-            self.active
-                .entry(user)
-                .and_modify(|s| s.widen(span))
-                .or_insert(span);
-        }
-        for (user, span) in other.failing {
-            self.failing
-                .entry(user)
-                .and_modify(|s| s.widen(span))
-                .or_insert(span);
-        }
+        merge_spans(&mut self.active, other.active);
+        merge_spans(&mut self.failing, other.failing);
     }
 }
 
@@ -197,7 +226,12 @@ impl StreamAggregate {
             e.failed += c.failed;
         }
         for (m, u) in other.users {
-            self.users.entry(m).or_default().merge(u);
+            match self.users.entry(m) {
+                Entry::Vacant(v) => {
+                    v.insert(u);
+                }
+                Entry::Occupied(mut o) => o.get_mut().merge(u),
+            }
         }
         for (m, f) in other.first_failures {
             match self.first_failures.get(&m) {
@@ -214,6 +248,9 @@ impl StreamAggregate {
         self.background_failed += other.background_failed;
     }
 }
+
+/// Templates by source kind and text (hashed with foldhash: a template is looked up per line).
+pub type TemplateMap = HashMap<(SourceKind, String), TemplateStats, foldhash::fast::RandomState>;
 
 /// A message template with where and when it occurred.
 #[derive(Debug, Clone)]
@@ -248,7 +285,7 @@ pub struct Aggregates {
     pub streams: BTreeMap<StreamKey, StreamAggregate>,
     /// Events per input file per minute (for the "where does each source have data" chart).
     pub events_per_file: BTreeMap<u32, BTreeMap<i64, u64>>,
-    pub templates: HashMap<(SourceKind, String), TemplateStats>,
+    pub templates: TemplateMap,
     pub templates_overflow: u64,
     pub changes: Vec<ChangeEvent>,
     pub changes_dropped: u64,
@@ -382,15 +419,10 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
-fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
-    s.len() >= suffix.len()
-        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
-}
-
 /// Paths that are not user traffic: probes, metrics scrapes and static assets.
 pub fn is_background_path(path: &str) -> bool {
     // Compared without regard to ASCII case, without building a lower-cased copy (hot path).
-    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let path = &path[..memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len())];
     const PROBES: &[&str] = &[
         "/health",
         "/healthz",
@@ -407,10 +439,19 @@ pub fn is_background_path(path: &str) -> bool {
         "/-/healthy",
         "/-/ready",
     ];
-    if PROBES.iter().any(|p| {
-        starts_with_ignore_case(path, p)
-            && (path.len() == p.len() || path.as_bytes()[p.len()] == b'/')
-    }) {
+    // Every probe starts with `/` and one of these (most API paths do not: `/api/...`).
+    let may_be_probe = path.as_bytes().get(1).is_some_and(|c| {
+        matches!(
+            c.to_ascii_lowercase(),
+            b'h' | b'r' | b'l' | b'p' | b's' | b'm' | b'f' | b'-'
+        )
+    });
+    if may_be_probe
+        && PROBES.iter().any(|p| {
+            starts_with_ignore_case(path, p)
+                && (path.len() == p.len() || path.as_bytes()[p.len()] == b'/')
+        })
+    {
         return true;
     }
     if starts_with_ignore_case(path, "/static/") || starts_with_ignore_case(path, "/assets/") {
@@ -420,14 +461,31 @@ pub fn is_background_path(path: &str) -> bool {
         ".css", ".js", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".woff", ".woff2", ".ttf",
         ".map", ".webp",
     ];
-    STATIC.iter().any(|ext| ends_with_ignore_case(path, ext))
+    // Each extension holds one dot: a path ends with one when what follows its last dot is it.
+    memchr::memrchr(b'.', path.as_bytes()).is_some_and(|dot| {
+        STATIC
+            .iter()
+            .any(|ext| path[dot..].eq_ignore_ascii_case(ext))
+    })
 }
 
+/// A user's identity as a 64-bit hash (fixed seed: the same on every run). Sets of users hold
+/// these, so two users share one only by a 64-bit collision.
 fn identity_hash(kind: u8, s: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    kind.hash(&mut h);
-    s.hash(&mut h);
-    h.finish()
+    const IDENTITY_SEED: u64 = 0x7265_7472_6163_6521;
+    foldhash::fast::FixedState::with_seed(IDENTITY_SEED).hash_one((kind, s))
+}
+
+/// Applies `update` to the value at `key`, made if missing. Lines come mostly in time order, so
+/// the last key (a walk down the tree's right edge) is tried before a search.
+fn update_at<V: Default>(map: &mut BTreeMap<i64, V>, key: i64, update: impl FnOnce(&mut V)) {
+    if let Some(mut last) = map.last_entry()
+        && *last.key() == key
+    {
+        update(last.get_mut());
+        return;
+    }
+    update(map.entry(key).or_default());
 }
 
 /// The stream of `kind` and `service`, created on first use; the key is built in a reused
@@ -462,8 +520,11 @@ impl Aggregates {
         else {
             return;
         };
+        // Health checks and static files are counted apart from user requests.
+        let user_request =
+            event.is_request() && !event.path.as_deref().is_some_and(is_background_path);
         if event.is_request() {
-            let new_route = add_request(stream, event, minute, &mut self.scratch);
+            let new_route = add_request(stream, event, minute, !user_request, &mut self.scratch);
             if new_route && let Some(arrivals) = &mut self.arrivals {
                 arrivals.routes.push((
                     self.scratch.stream.clone(),
@@ -472,9 +533,16 @@ impl Aggregates {
                 ));
             }
         }
-        let counts = stream.minutes.entry(minute).or_default();
-        counts.events += 1;
-        counts.error_events += u64::from(event.severity.is_error());
+        let failed = event.is_failed_request();
+        let error = event.severity.is_error();
+        update_at(&mut stream.minutes, minute, |counts| {
+            if user_request {
+                counts.requests += 1;
+                counts.failed += u64::from(failed);
+            }
+            counts.events += 1;
+            counts.error_events += u64::from(error);
+        });
         // Successful requests are the bulk of any log and all alike: not templated.
         let routine_request = event.is_request() && !event.is_failed_request();
         if !routine_request {
@@ -787,27 +855,28 @@ impl TemplateStats {
     }
 }
 
-/// Counts a request in its stream; says whether a failed route new to this minute was added
-/// (the route is left in `scratch.route`).
+/// Counts a request in its stream (a health check or static file, `background`, only as such);
+/// says whether a failed route new to this minute was added (the route is left in
+/// `scratch.route`).
 fn add_request(
     stream: &mut StreamAggregate,
     event: &EventView<'_>,
     minute: i64,
+    background: bool,
     scratch: &mut Scratch,
 ) -> bool {
     let failed = event.is_failed_request();
-    if event.path.as_deref().is_some_and(is_background_path) {
+    if background {
         stream.background_requests += 1;
         stream.background_failed += u64::from(failed);
         return false;
     }
-    let counts = stream.minutes.entry(minute).or_default();
-    counts.requests += 1;
-    counts.failed += u64::from(failed);
+    // (The minute's request counts are taken by the caller, with the event's.)
     let second_of_event = second_of(event.time);
-    let second = stream.seconds.entry(second_of_event).or_default();
-    second.requests += 1;
-    second.failed += u32::from(failed);
+    update_at(&mut stream.seconds, second_of_event, |second| {
+        second.requests += 1;
+        second.failed += u32::from(failed);
+    });
     let identity = match (&event.user, &event.client) {
         (Some(u), _) => {
             stream.identity.by_user_field += 1;
@@ -824,11 +893,9 @@ fn add_request(
     };
     if let Some(id) = identity {
         let second_in_minute = (second_of_event - minute) as u8;
-        stream
-            .users
-            .entry(minute)
-            .or_default()
-            .see(id, second_in_minute, failed);
+        update_at(&mut stream.users, minute, |users| {
+            users.see(id, second_in_minute, failed)
+        });
     }
     if !failed {
         return false;
@@ -877,12 +944,11 @@ impl EventSink for Aggregates {
         self.events += 1;
         self.observe_time(event.time);
         let kind = event.kind.unwrap_or(SourceKind::App);
-        *self
-            .events_per_file
-            .entry(event.origin.file)
-            .or_default()
-            .entry(minute_of(event.time))
-            .or_default() += 1;
+        update_at(
+            self.events_per_file.entry(event.origin.file).or_default(),
+            minute_of(event.time),
+            |n| *n += 1,
+        );
         match kind {
             SourceKind::Alert => {
                 if self.alerts.len() < MAX_ALERT_EVENTS {
@@ -915,12 +981,11 @@ impl EventSink for Aggregates {
         }
         self.events += 1;
         self.observe_time(view.time);
-        *self
-            .events_per_file
-            .entry(view.origin.file)
-            .or_default()
-            .entry(minute_of(view.time))
-            .or_default() += 1;
+        update_at(
+            self.events_per_file.entry(view.origin.file).or_default(),
+            minute_of(view.time),
+            |n| *n += 1,
+        );
         self.add(view, kind);
     }
 
@@ -1061,6 +1126,28 @@ mod tests {
         assert!(is_background_path("/static/app.3f2a.js"));
         assert!(is_background_path("/favicon.ico"));
         assert!(!is_background_path("/api/v1/login"));
+        assert!(is_background_path("/Static/x"));
+        assert!(is_background_path("/img/logo.PNG?v=3"));
+        assert!(is_background_path("/-/ready/x"));
+        assert!(!is_background_path("/healthcheck"));
+        assert!(!is_background_path("/js"));
+        assert!(!is_background_path("/a.js/b"));
+        assert!(!is_background_path("/api.json"));
+        assert!(!is_background_path(".cs"));
+        assert!(is_background_path(".css"));
+        assert!(!is_background_path(""));
+        assert!(!is_background_path("/héalth.é"));
+    }
+
+    #[test]
+    fn last_key_shortcut_gives_what_a_search_gives() {
+        let mut fast = BTreeMap::new();
+        let mut plain: BTreeMap<i64, u64> = BTreeMap::new();
+        for key in [5, 5, 6, 6, 6, 2, 9, 9, 6, 1, 9, 10] {
+            update_at(&mut fast, key, |n: &mut u64| *n += 1);
+            *plain.entry(key).or_default() += 1;
+        }
+        assert_eq!(fast, plain);
     }
 
     #[test]

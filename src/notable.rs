@@ -3,6 +3,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::event::{Event, Severity};
@@ -120,6 +121,62 @@ static WORDS: LazyLock<Vec<(ChangeKind, Regex)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Words at least one of which every pattern above needs (ASCII, matched without regard to
+/// case): a line holding none of them is no change, and most lines are no change. Only ASCII
+/// lines are refused this way, because `(?i)` also lets `K` (Kelvin sign) and `ſ` stand for `k`
+/// and `s`.
+static KEYWORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    let words = [
+        // SQL: COPY_FROM, DDL, TRUNCATE, DATA_CHANGE, MAINTENANCE.
+        "copy",
+        "drop",
+        "truncate",
+        "alter",
+        "create",
+        "rename",
+        "delete",
+        "update",
+        "vacuum",
+        "analyze",
+        "reindex",
+        "cluster",
+        // WORDS, in their order: restore, rollback, failover, migration, deploy, config, restart.
+        "restor",
+        "recovery",
+        "roll",
+        "revert",
+        "fail",
+        "switchover",
+        "promot",
+        "selected new primary",
+        "became",
+        "migrat",
+        "deploy",
+        "release",
+        "sighup",
+        "config",
+        "parameter",
+        "feature flag",
+        "restart",
+        "shutting down",
+        "shutdown",
+        "database system",
+        "started",
+    ];
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .expect("static keywords")
+});
+
+/// Whether `text` holds `needle` (lower-case ASCII), ASCII letters compared without case.
+fn contains_ignore_ascii_case(text: &str, needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
 /// The object name without schema prefix or quotes: `public."sessions"` → `sessions`.
 fn object_name(raw: &str) -> String {
     let last = raw.rsplit('.').next().unwrap_or(raw);
@@ -137,7 +194,15 @@ pub fn classify(event: &Event) -> Option<Change> {
 }
 
 pub fn classify_text(text: &str) -> Option<Change> {
-    let lower_has = |needle: &str| text.to_ascii_lowercase().contains(needle);
+    if text.is_ascii() && !KEYWORDS.is_match(text) {
+        return None;
+    }
+    classify_by_patterns(text)
+}
+
+/// [`classify_text`] without the keyword prefilter.
+fn classify_by_patterns(text: &str) -> Option<Change> {
+    let lower_has = |needle: &str| contains_ignore_ascii_case(text, needle);
     if lower_has("automatic vacuum") || lower_has("automatic analyze") {
         return None;
     }
@@ -260,6 +325,40 @@ mod tests {
         let c = classify_text("statement: VACUUM ANALYZE login_attempts;").unwrap();
         assert_eq!(c.kind, ChangeKind::Maintenance);
         assert_eq!(c.object.as_deref(), Some("login_attempts"));
+    }
+
+    #[test]
+    fn keyword_prefilter_agrees_with_the_patterns() {
+        // Lines with and without a keyword, in odd cases, and non-ASCII lines (which skip the
+        // prefilter): the answer is what the patterns alone give.
+        let lines = [
+            "statement: drop TABLE sessions;",
+            "Statement: Update users SET x = 1",
+            "duration: 3.476 ms  statement: SELECT user_id FROM sessions WHERE token = $1",
+            "checkpoint starting: time",
+            "Failed Over to replica-2",
+            "STARTED Application in 4.2 seconds",
+            "\u{17f}tarted App in 4.2 seconds",
+            "Re\u{17f}tarted the worker",
+            "Released v2.3 to prod",
+            "parameter \"work_mem\" changed to \"64MB\"",
+            "AUTOMATIC VACUUM of table x",
+            "became LEADER",
+            "received fast SHUTDOWN request",
+            "login succeeded for user u-1",
+            "DELETE FROM t",
+        ];
+        for line in lines {
+            assert_eq!(classify_text(line), classify_by_patterns(line), "{line}");
+        }
+        assert!(classify_text("Failed Over to replica-2").is_some());
+        assert!(classify_text("\u{17f}tarted App in 4.2 seconds").is_some());
+        assert!(classify_text("DELETE FROM t").unwrap().destructive);
+        assert_eq!(classify_text("checkpoint starting: time"), None);
+        assert!(contains_ignore_ascii_case(
+            "Automatic VACUUM",
+            "automatic vacuum"
+        ));
     }
 
     #[test]

@@ -35,17 +35,14 @@ pub fn template_of_into(message: &str, out: &mut String) {
     let mut last_was_wildcard = false;
     for (i, token) in message.split(' ').enumerate() {
         let start = out.len();
-        let is_wildcard = if token.is_empty() {
-            false
-        } else {
-            push_masked(token, out)
-        };
+        if i > 0 && start > 0 {
+            out.push(' ');
+        }
+        let is_wildcard = !token.is_empty() && push_masked(token, out);
         if is_wildcard && last_was_wildcard {
+            // The space before it goes too.
             out.truncate(start);
             continue;
-        }
-        if i > 0 && start > 0 {
-            out.insert(start, ' ');
         }
         last_was_wildcard = is_wildcard;
     }

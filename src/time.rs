@@ -2,7 +2,7 @@
 
 use chrono::{
     DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
-    SecondsFormat, TimeZone, Utc,
+    SecondsFormat, TimeZone, Timelike, Utc,
 };
 use std::collections::BTreeMap;
 
@@ -261,16 +261,23 @@ pub fn parse_numeric_offset(s: &str) -> Option<FixedOffset> {
         b'-' => -1,
         _ => return None,
     };
-    let digits: String = s[1..].chars().filter(|c| *c != ':').collect();
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+    // `HH`, `HHMM` or `HH:MM` once the colons are left out (as many as written, anywhere).
+    let mut digits = [0u8; 4];
+    let mut n = 0;
+    for &b in &bytes[1..] {
+        if b == b':' {
+            continue;
+        }
+        if !b.is_ascii_digit() || n == digits.len() {
+            return None;
+        }
+        digits[n] = b - b'0';
+        n += 1;
     }
-    let (h, m) = match digits.len() {
-        2 => (digits.parse::<i32>().ok()?, 0),
-        4 => (
-            digits[..2].parse::<i32>().ok()?,
-            digits[2..].parse::<i32>().ok()?,
-        ),
+    let two = |i: usize| i32::from(digits[i]) * 10 + i32::from(digits[i + 1]);
+    let (h, m) = match n {
+        2 => (two(0), 0),
+        4 => (two(0), two(2)),
         _ => return None,
     };
     if h > 23 || m > 59 {
@@ -442,15 +449,12 @@ pub fn yearless_near(t: &YearlessTime, previous: TimeNs, tz: Tz) -> Result<TimeN
 /// or no zone (then `ctx.assume_tz`). Accepts `T` or a space between date and time, and `.` or
 /// `,` before the fraction.
 pub fn parse_iso(s: &str, ctx: &TimeContext) -> Result<TimeNs, TimeError> {
-    parse_iso_noted(s, ctx, None)
+    let (naive, zone) = split_iso(s)?;
+    zone_to_utc(&naive, zone, ctx, None)
 }
 
-/// As [`parse_iso`], recording ambiguous abbreviations in `notes`.
-pub fn parse_iso_noted(
-    s: &str,
-    ctx: &TimeContext,
-    notes: Option<&mut TimeNotes>,
-) -> Result<TimeNs, TimeError> {
+/// An ISO 8601 timestamp as its local time and the text of its zone (possibly empty).
+pub fn split_iso(s: &str) -> Result<(NaiveDateTime, &str), TimeError> {
     let s = s.trim();
     if s.len() < 19 {
         return Err(TimeError::Malformed);
@@ -471,10 +475,12 @@ pub fn parse_iso_noted(
         .ok_or(TimeError::Malformed)?;
     let mut zone = s.get(end..).ok_or(TimeError::Malformed)?.trim_start();
     // Go's time.String() may end with the monotonic clock reading (" m=+0.001").
-    if let Some(cut) = zone.find(" m=") {
+    if zone.contains(' ')
+        && let Some(cut) = zone.find(" m=")
+    {
         zone = zone[..cut].trim_end();
     }
-    zone_to_utc(&naive, zone, ctx, notes)
+    Ok((naive, zone))
 }
 
 /// A local time and what follows it as its zone (empty, `Z`, an offset, `-0400 EDT`, an
@@ -502,6 +508,57 @@ pub fn zone_to_utc(
         return abbreviated_to_utc_noted(naive, zone, ctx, notes);
     }
     Err(TimeError::Malformed)
+}
+
+/// The UTC time of the last minute converted, by the local minute and the zone text: the lines
+/// of a log mostly share their minute, so only the first line of each minute goes through the
+/// zone rules (a named zone's transitions, an abbreviation's candidates). A minute is
+/// remembered only when the conversion is linear across it (its first second, its last one and
+/// the line's own agree), so a zone transition inside a minute is always converted in full.
+#[derive(Debug, Clone, Default)]
+pub struct MinuteCache {
+    /// The local minute (seconds zeroed) and its UTC time.
+    minute: Option<(NaiveDateTime, TimeNs)>,
+    zone: String,
+}
+
+impl MinuteCache {
+    /// `naive` in `zone` as `convert` gives it (`convert(time, true)` for the line itself, so
+    /// notes are taken once; `false` for the probes at the edges of its minute).
+    pub fn to_utc(
+        &mut self,
+        naive: &NaiveDateTime,
+        zone: &str,
+        mut convert: impl FnMut(&NaiveDateTime, bool) -> Result<TimeNs, TimeError>,
+    ) -> Result<TimeNs, TimeError> {
+        let nano = naive.nanosecond();
+        // A leap second (nanoseconds past one second) is left to chrono.
+        let start = (nano < 1_000_000_000)
+            .then(|| naive.with_second(0).and_then(|n| n.with_nanosecond(0)))
+            .flatten();
+        let into_minute = i64::from(naive.second()) * NS_PER_SEC + i64::from(nano);
+        if let (Some(start), Some((cached, base))) = (start, self.minute)
+            && cached == start
+            && self.zone == zone
+            && let Some(t) = base.checked_add(into_minute)
+        {
+            return Ok(t);
+        }
+        let t = convert(naive, true)?;
+        if let Some(start) = start {
+            let last = start.with_second(59);
+            let linear = match (convert(&start, false), last.map(|l| convert(&l, false))) {
+                (Ok(a), Some(Ok(b))) => {
+                    (b - a == 59 * NS_PER_SEC && t - a == into_minute).then_some(a)
+                }
+                _ => None,
+            };
+            self.minute = linear.map(|a| (start, a));
+            self.zone.clear();
+            self.zone.push_str(zone);
+        }
+        Ok(t)
+    }
 }
 
 /// Parses the Common Log Format time `15/Oct/2023:15:00:00 -0400` (HAProxy adds milliseconds:
@@ -637,6 +694,53 @@ pub fn secs(ns: TimeNs) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    /// Every second of a stretch through the cache and straight through the zone rules.
+    fn cache_agrees(
+        zone: &str,
+        ctx: &TimeContext,
+        from: NaiveDateTime,
+        seconds: i64,
+        step_ns: i64,
+    ) {
+        let mut cache = MinuteCache::default();
+        let mut notes = TimeNotes::default();
+        for i in 0..seconds {
+            let t = from + chrono::Duration::nanoseconds(i * step_ns);
+            let direct = zone_to_utc(&t, zone, ctx, None);
+            let cached = cache.to_utc(&t, zone, |n, noted| {
+                zone_to_utc(n, zone, ctx, noted.then_some(&mut notes))
+            });
+            assert_eq!(cached, direct, "{t} {zone}");
+        }
+    }
+
+    #[test]
+    fn minute_cache_agrees_through_transitions() {
+        let ny = TimeContext {
+            assume_tz: chrono_tz::America::New_York,
+        };
+        let at = |s: &str| parse_naive(s).unwrap();
+        // Spring forward (a skipped hour), fall back (a repeated one), in the assumed zone.
+        cache_agrees("", &ny, at("2023-03-12 01:58:00"), 4 * 3600, 250_000_000);
+        cache_agrees("", &ny, at("2023-11-05 00:58:00"), 3 * 3600, 999_000_000);
+        // The end of local mean time at an odd second (12:03:58 LMT, 1883).
+        cache_agrees("", &ny, at("1883-11-18 11:58:00"), 1200, NS_PER_SEC);
+        // Abbreviations and offsets, and a zone name.
+        for zone in [
+            "EDT",
+            "EST",
+            "CST",
+            "-04:00",
+            "+0530",
+            "Z",
+            "America/Chicago",
+        ] {
+            cache_agrees(zone, &ny, at("2023-11-05 00:59:30"), 7300, 1_000_000_001);
+        }
+        // Out of range at the far end of the nanosecond clock.
+        cache_agrees("", &ny, at("2262-04-11 19:45:00"), 300, NS_PER_SEC);
+    }
+
     use super::*;
 
     fn ctx() -> TimeContext {

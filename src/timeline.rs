@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::aggregate::{Aggregates, ChangeEvent, TemplateStats, minute_of};
+use crate::aggregate::{Aggregates, ChangeEvent, TemplateMap, TemplateStats, minute_of};
 use crate::detect::Outage;
 use crate::event::{AlertState, NS_PER_SEC, Origin, PageAction, Severity, SourceKind, TimeNs};
 use crate::impact::{Impact, IncidentEvent, Response};
@@ -157,9 +157,7 @@ pub struct MinedTemplate {
 /// Runs the Drain-style miner over the aggregated templates of each source kind, errors apart
 /// from the rest (so "login ok" and "login failed" never share a template), fed in the order
 /// they were first seen, as lines would be. Deterministic for the same aggregates.
-pub fn mine_templates(
-    templates: &HashMap<(SourceKind, String), TemplateStats>,
-) -> Vec<MinedTemplate> {
+pub fn mine_templates(templates: &TemplateMap) -> Vec<MinedTemplate> {
     let mut stats: Vec<&TemplateStats> = templates.values().collect();
     let is_error = |t: &TemplateStats| t.max_severity.is_error() || !t.per_minute.is_empty();
     stats.sort_by(|a, b| {
@@ -1035,7 +1033,7 @@ mod tests {
 
     #[test]
     fn mined_templates_merge_values_the_mask_left() {
-        let mut templates = HashMap::new();
+        let mut templates = TemplateMap::default();
         let mut add = |t: i64, text: &str, severity: Severity| {
             let template = template_of(text);
             templates.insert(

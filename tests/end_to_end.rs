@@ -388,6 +388,39 @@ fn same_summary_single_threaded() {
     assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), first);
 }
 
+/// The formats' fast paths (with the cached minute times) and one chunk boundary after every
+/// few lines read exactly what the full parses read in default chunks.
+#[test]
+fn same_summary_without_fast_paths_and_in_tiny_chunks() {
+    let (dir, _, _, _) = report();
+    let first = std::fs::read(dir.path().join("postmortem/summary.json")).unwrap();
+    for (fast, chunk) in [("0", "2000000"), ("1", "997"), ("0", "613")] {
+        let other = tempfile::tempdir().unwrap();
+        let out = other.path().join("pm");
+        let output = Command::new(env!("CARGO_BIN_EXE_retrace"))
+            .current_dir(root())
+            .env("RETRACE_FAST_PATHS", fast)
+            .env("RETRACE_CHUNK_BYTES", chunk)
+            .args([
+                "report",
+                FIXTURE,
+                "-o",
+                out.to_str().unwrap(),
+                "--tz",
+                "America/New_York",
+                "--quiet",
+            ])
+            .output()
+            .expect("run retrace");
+        assert!(output.status.success());
+        assert_eq!(
+            std::fs::read(out.join("summary.json")).unwrap(),
+            first,
+            "fast paths {fast}, chunks of {chunk} bytes"
+        );
+    }
+}
+
 #[test]
 fn refuses_to_overwrite_a_non_empty_folder() {
     let dir = tempfile::tempdir().unwrap();

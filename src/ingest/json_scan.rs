@@ -220,7 +220,8 @@ impl<'a> Scanner<'a> {
 /// `None` when the text is not an object this scanner reads: then serde_json decides.
 pub fn scan_object<'a>(text: &'a str, visit: &mut dyn FnMut(&'a str, Raw<'a>)) -> Option<()> {
     // Control characters are invalid inside strings and rare outside: refuse them all at once.
-    if text.bytes().any(|b| b < 0x20) {
+    // (A fold with no early exit: it runs vectorised, and nearly every line is clean.)
+    if text.bytes().fold(false, |found, b| found | (b < 0x20)) {
         return None;
     }
     let mut s = Scanner {

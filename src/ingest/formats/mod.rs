@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::event::{Event, EventView, Severity, SourceKind, TimeNs};
 use crate::time::{
-    TimeContext, TimeError, TimeNotes, YearlessTime, local_to_utc, parse_iso_noted, yearless_near,
-    yearless_to_utc, zone_to_utc,
+    MinuteCache, TimeContext, TimeError, TimeNotes, YearlessTime, local_to_utc, split_iso,
+    yearless_near, yearless_to_utc, zone_to_utc,
 };
 
 pub mod alertmanager;
@@ -128,6 +128,8 @@ pub struct FileContext {
     /// Notes in the order first made (the order decides which are kept past [`MAX_NOTES`]).
     notes: Vec<String>,
     state: Option<Box<dyn Any + Send>>,
+    /// The last minute converted to UTC (most lines share their minute with the line before).
+    minute_cache: MinuteCache,
 }
 
 impl FileContext {
@@ -139,6 +141,7 @@ impl FileContext {
             last_time: None,
             notes: Vec::new(),
             state: None,
+            minute_cache: MinuteCache::default(),
         }
     }
 
@@ -148,12 +151,17 @@ impl FileContext {
 
     /// An ISO 8601 timestamp with or without zone, ambiguous abbreviations noted.
     pub fn iso(&mut self, s: &str) -> Result<TimeNs, TimeError> {
-        parse_iso_noted(s, &self.parse.time, Some(&mut self.time_notes))
+        let (naive, zone) = split_iso(s)?;
+        self.zoned(&naive, zone)
     }
 
     /// A local time with what the log wrote as its zone (possibly nothing).
     pub fn zoned(&mut self, naive: &NaiveDateTime, zone: &str) -> Result<TimeNs, TimeError> {
-        zone_to_utc(naive, zone, &self.parse.time, Some(&mut self.time_notes))
+        let time = &self.parse.time;
+        let notes = &mut self.time_notes;
+        self.minute_cache.to_utc(naive, zone, |n, noted| {
+            zone_to_utc(n, zone, time, noted.then_some(&mut *notes))
+        })
     }
 
     /// A local time without zone: `--assume-tz`.
