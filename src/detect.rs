@@ -474,6 +474,9 @@ impl Model {
     }
 }
 
+/// Smallest rise of an extending segment, as a share of the rise of the segment it extends.
+const EXTENSION_SHARE_OF_RISE: f64 = 0.05;
+
 /// Longest segment (minutes) that may extend a window by the weaker test.
 const MAX_EXTENSION_MINUTES: usize = 30;
 
@@ -507,11 +510,12 @@ fn elevated_windows(
     baseline: f64,
     config: &DetectConfig,
 ) -> Vec<MinuteWindow> {
-    let tests: Vec<(bool, bool, f64)> = segments
+    // (opens, may extend, z, rise)
+    let tests: Vec<(bool, bool, f64, f64)> = segments
         .iter()
         .map(|seg| {
             if seg.trials <= 0.0 {
-                return (false, false, 0.0);
+                return (false, false, 0.0, 0.0);
             }
             let e = model.excess(seg, baseline);
             // Only a short segment extends a window: a ramp's steps are minutes long, while
@@ -521,9 +525,14 @@ fn elevated_windows(
                 model.opens(&e, baseline, config),
                 short && model.extends(&e, baseline, config),
                 e.z,
+                e.rise,
             )
         })
         .collect();
+    // A neighbour extends a window only if its rise is a real share of the window's: a ramp's
+    // first steps are, the wandering background beside a total outage is not.
+    let extends =
+        |k: usize, reference: f64| tests[k].1 && tests[k].3 >= EXTENSION_SHARE_OF_RISE * reference;
     let mut windows: Vec<MinuteWindow> = Vec::new();
     let mut i = 0;
     while i < segments.len() {
@@ -532,12 +541,16 @@ fn elevated_windows(
             continue;
         }
         let mut lo = i;
-        while lo > 0 && tests[lo - 1].1 {
+        while lo > 0 && extends(lo - 1, tests[i].3) {
             lo -= 1;
         }
         let mut hi = i;
-        while hi + 1 < segments.len() && (tests[hi + 1].1 || tests[hi + 1].0) {
+        let mut reference = tests[i].3;
+        while hi + 1 < segments.len() && (tests[hi + 1].0 || extends(hi + 1, reference)) {
             hi += 1;
+            if tests[hi].0 {
+                reference = reference.max(tests[hi].3);
+            }
         }
         let z = tests[lo..=hi].iter().map(|t| t.2).fold(f64::MIN, f64::max);
         let mut change_points: Vec<usize> = (lo..=hi).map(|k| segments[k].start).collect();
@@ -823,7 +836,9 @@ const EDGE_GAP_SECS: i64 = 60;
 /// (last) long one by a clear return to the baseline, the edge moves to the long episode: to
 /// the likeliest onset (end) in the quiet stretch before (after) it, snapped to a failing
 /// request as in [`refine`]. Episodes are found at a rate between the baseline and the
-/// window's (their geometric mean), so a burst of background failures still stands apart.
+/// window's (their geometric mean, but at least a quarter of the window's: over a baseline
+/// near zero, the quiet stretch must still weigh), so a burst of background failures still
+/// stands apart.
 fn trim_edge_blips(
     seconds: &BTreeMap<i64, SecondCounts>,
     start: i64,
@@ -833,7 +848,11 @@ fn trim_edge_blips(
 ) -> (i64, i64) {
     let p0 = baseline.clamp(1e-4, 0.5);
     let window = rate_between(seconds, start, end).unwrap_or(0.5);
-    let p1 = (p0 * window).sqrt().max(2.0 * p0).min(0.999);
+    let p1 = (p0 * window)
+        .sqrt()
+        .max(window / 4.0)
+        .max(2.0 * p0)
+        .min(0.999);
     let found = episodes(seconds, start, end, p0, p1);
     let long = |e: &(i64, i64)| e.1 - e.0 >= min_secs;
     let (Some(first), Some(last)) = (found.iter().position(long), found.iter().rposition(long))
@@ -1590,6 +1609,42 @@ mod tests {
         let (start, end) = secs(&d.outages[0]);
         assert!((100 * 60..=100 * 60 + 5).contains(&start), "start {start}");
         assert!((125 * 60 - 10..=125 * 60).contains(&end), "end {end}");
+    }
+
+    #[test]
+    fn wandering_background_beside_a_total_outage_does_not_extend_it() {
+        // 3 % background on 10,000 a minute; ten minutes at 3.9 % (too little to open a window,
+        // enough to extend one by the weaker test), then everything fails for eight minutes.
+        let mut s = stream(
+            240,
+            |_| 10_000,
+            |m, n| {
+                let rate = if (100..110).contains(&m) {
+                    0.039
+                } else if m % 3 == 0 {
+                    0.036
+                } else {
+                    0.027
+                };
+                (n as f64 * rate) as u64
+            },
+        );
+        for (_, c) in s.seconds.range_mut(110 * 60..118 * 60) {
+            c.failed = c.requests;
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert_eq!(start, 110 * 60);
+        // The helper puts each minute's background failures first: one lands at 118:00.
+        assert!((118 * 60..=118 * 60 + 5).contains(&end), "end {end}");
     }
 
     #[test]
