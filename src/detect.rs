@@ -1,14 +1,19 @@
 //! Detect: finds outage windows in the per-minute series. Failures are modelled as counts —
-//! failed/total requests per minute are binomial, error lines without requests Poisson — with
-//! an overdispersion factor estimated from neighbouring minutes. Penalised change-point
-//! segmentation (PELT) proposes segments; a segment opens a window when it is both significant
-//! (z-score after overdispersion) and large (an absolute and relative rise over the baseline,
-//! and enough excess failures), and neighbouring segments that are elevated by a weaker test
-//! extend it (hysteresis, so a gradual ramp is caught from its beginning). Traffic collapse —
+//! failed/total requests per minute are binomial with an extra between-minute variance of the
+//! rate (beta-binomial style, so busy and quiet minutes each get their due noise), error lines
+//! without requests Poisson with an overdispersion factor; both estimated from neighbouring
+//! minutes. Penalised change-point segmentation (PELT) proposes segments; a segment opens a
+//! window when it is both significant (z-score after overdispersion) and large (an absolute
+//! and relative rise over the baseline, and enough excess failures), and neighbouring segments
+//! that are elevated by a weaker test extend it (hysteresis, so a gradual ramp is caught from its beginning). Traffic collapse —
 //! requests stopping where the rate before and after says dozens were due — is an outage too.
 //! Windows of all request streams are clustered (slack for clock skew); each cluster becomes one
-//! outage measured on its most telling stream, with the others (and alerts) as corroboration.
-//! Edges are refined to the second from the failing requests themselves.
+//! outage measured on its most telling stream (one whose windows span most of the cluster),
+//! with the others (and alerts) as corroboration.
+//! Edges are refined to the second from the failing requests themselves; a second-level
+//! two-state segmentation into elevated episodes then trims blips that the minute segmentation
+//! joined to a window's edge, and drops windows with no sustained episode (bursts of a minute
+//! or less, even two of them in a row).
 
 use std::collections::BTreeMap;
 
@@ -40,8 +45,15 @@ pub struct DetectConfig {
     pub merge_gap_minutes: i64,
     /// How far (seconds) around a window's minute edge the refinement looks.
     pub refine_margin_secs: i64,
-    /// A silence is a traffic collapse when at least this many requests were due in it.
+    /// A silence is a traffic collapse when at least this many requests were due in it...
     pub min_missing_requests: f64,
+    /// ... and it lasted at least this long (seconds): a restart that drops requests for half
+    /// a minute is not an outage, a service answering nothing for a minute and more is.
+    pub min_silence_secs: i64,
+    /// A window's longest elevated episode (see [`episodes`]) must last this long (seconds)
+    /// unless the window holds several: a burst of a minute or less is a blip, even two in a
+    /// row. Also the length below which an episode at a window's edge is trimmed off as a blip.
+    pub min_episode_secs: i64,
 }
 
 impl Default for DetectConfig {
@@ -57,6 +69,8 @@ impl Default for DetectConfig {
             merge_gap_minutes: 5,
             refine_margin_secs: 120,
             min_missing_requests: 20.0,
+            min_silence_secs: 60,
+            min_episode_secs: 75,
         }
     }
 }
@@ -290,9 +304,30 @@ fn dispersion_from(mut ratios: Vec<f64>) -> f64 {
     (mean / TRIMMED_CHI2_MEAN).clamp(1.0, 1000.0)
 }
 
-/// Overdispersion of a binomial series, from neighbouring minutes: the squared difference of
-/// their rates over what binomial noise at the pooled rate predicts.
-fn binomial_dispersion(f: &[f64], n: &[f64]) -> f64 {
+/// The mean of the lower 80 % of a χ²₁ sample (the statistic of [`trimmed_ratio`]).
+const TRIMMED_80_CHI2_MEAN: f64 = 0.4376;
+
+/// Trimmed mean (lower 80 %) of d²/(v + 2τ²) over neighbouring-minute pairs. A fifth is
+/// dropped because a short day's outage, blips and bursty minutes each leave two large
+/// differences, and a handful of them among a hundred pairs would otherwise pass for noise.
+fn trimmed_ratio(pairs: &[(f64, f64)], tau2: f64, scratch: &mut Vec<f64>) -> f64 {
+    scratch.clear();
+    scratch.extend(
+        pairs
+            .iter()
+            .map(|(d2, v)| d2 / (v + 2.0 * tau2).max(1e-300)),
+    );
+    scratch.sort_by(f64::total_cmp);
+    let keep = ((scratch.len() as f64) * 0.8).ceil() as usize;
+    let kept = &scratch[..keep.clamp(1, scratch.len())];
+    kept.iter().sum::<f64>() / kept.len() as f64
+}
+
+/// The extra variance τ² of the per-minute failure rate beyond binomial noise: the rate of a
+/// minute with n requests varies as p(1−p)/n + τ² (the beta-binomial form). τ² is the value
+/// that makes the differences between neighbouring minutes look like noise (a trimmed mean
+/// of their squares, solved by bisection); 0 when binomial noise explains them.
+fn extra_rate_variance(f: &[f64], n: &[f64]) -> (f64, f64) {
     let (total_f, total_n): (f64, f64) = f
         .iter()
         .zip(n)
@@ -302,15 +337,41 @@ fn binomial_dispersion(f: &[f64], n: &[f64]) -> f64 {
     } else {
         1e-3
     };
-    let mut ratios = Vec::with_capacity(n.len());
+    let unit = pooled * (1.0 - pooled);
+    let mut pairs = Vec::with_capacity(n.len());
     for i in 1..n.len() {
         if n[i] > 0.0 && n[i - 1] > 0.0 {
             let d = f[i] / n[i] - f[i - 1] / n[i - 1];
-            let var = pooled * (1.0 - pooled) * (1.0 / n[i] + 1.0 / n[i - 1]);
-            ratios.push(d * d / var);
+            pairs.push((d * d, unit * (1.0 / n[i] + 1.0 / n[i - 1])));
         }
     }
-    dispersion_from(ratios)
+    let mut scratch = Vec::with_capacity(pairs.len());
+    if pairs.is_empty() || trimmed_ratio(&pairs, 0.0, &mut scratch) <= TRIMMED_80_CHI2_MEAN {
+        return (0.0, unit);
+    }
+    let (mut lo, mut hi) = (0.0f64, pairs.iter().map(|p| p.0).fold(0.0, f64::max));
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if trimmed_ratio(&pairs, mid, &mut scratch) > TRIMMED_80_CHI2_MEAN {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (hi, unit)
+}
+
+/// Failures and requests per minute divided by each minute's design effect
+/// 1 + n·τ²/(p(1−p)): what a plain binomial count of the same precision would hold.
+fn effective_counts(f: &[f64], n: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let (tau2, unit) = extra_rate_variance(f, n);
+    f.iter()
+        .zip(n)
+        .map(|(&f, &n)| {
+            let effect = 1.0 + n * tau2 / unit;
+            (f / effect, n / effect)
+        })
+        .unzip()
 }
 
 fn poisson_dispersion(c: &[f64]) -> f64 {
@@ -322,13 +383,16 @@ fn poisson_dispersion(c: &[f64]) -> f64 {
     dispersion_from(ratios)
 }
 
-/// A segment found by PELT, with its counts.
+/// A segment found by PELT, with its counts: as logged, and effective (each minute's counts
+/// divided by its design effect, see [`extra_rate_variance`]) for significance.
 #[derive(Debug, Clone, Copy)]
 struct Segment {
     start: usize,
     end: usize,
     events: f64,
     trials: f64,
+    eff_events: f64,
+    eff_trials: f64,
 }
 
 impl Segment {
@@ -370,16 +434,16 @@ impl Model {
         // significant.
         let floor = if self.poisson { 0.2 } else { 0.001 };
         let p0 = baseline.max(floor);
-        let expected = seg.trials * baseline;
+        let expected = seg.eff_trials * baseline;
         let variance = if self.poisson {
-            self.dispersion * seg.trials * p0
+            self.dispersion * seg.eff_trials * p0
         } else {
-            self.dispersion * seg.trials * p0 * (1.0 - p0.min(0.999))
+            self.dispersion * seg.eff_trials * p0 * (1.0 - p0.min(0.999))
         };
         Excess {
-            z: (seg.events - expected) / variance.max(1e-9).sqrt(),
+            z: (seg.eff_events - expected) / variance.max(1e-9).sqrt(),
             rise: seg.rate() - baseline,
-            excess: seg.events - expected,
+            excess: seg.events - seg.trials * baseline,
         }
     }
 
@@ -410,10 +474,18 @@ impl Model {
     }
 }
 
+/// Smallest rise of an extending segment, as a share of the rise of the segment it extends.
+const EXTENSION_SHARE_OF_RISE: f64 = 0.05;
+
 /// Longest segment (minutes) that may extend a window by the weaker test.
 const MAX_EXTENSION_MINUTES: usize = 30;
 
-fn segments_of(events: &[f64], trials: &[f64], bounds: &[usize]) -> Vec<Segment> {
+/// Segments between PELT's bounds, summing the logged and the effective counts.
+fn segments_of(
+    (events, trials): (&[f64], &[f64]),
+    (eff_events, eff_trials): (&[f64], &[f64]),
+    bounds: &[usize],
+) -> Vec<Segment> {
     let mut segments = Vec::with_capacity(bounds.len());
     let mut start = 0;
     for &end in bounds {
@@ -422,6 +494,8 @@ fn segments_of(events: &[f64], trials: &[f64], bounds: &[usize]) -> Vec<Segment>
             end,
             events: events[start..end].iter().sum(),
             trials: trials[start..end].iter().sum(),
+            eff_events: eff_events[start..end].iter().sum(),
+            eff_trials: eff_trials[start..end].iter().sum(),
         });
         start = end;
     }
@@ -436,11 +510,12 @@ fn elevated_windows(
     baseline: f64,
     config: &DetectConfig,
 ) -> Vec<MinuteWindow> {
-    let tests: Vec<(bool, bool, f64)> = segments
+    // (opens, may extend, z, rise)
+    let tests: Vec<(bool, bool, f64, f64)> = segments
         .iter()
         .map(|seg| {
             if seg.trials <= 0.0 {
-                return (false, false, 0.0);
+                return (false, false, 0.0, 0.0);
             }
             let e = model.excess(seg, baseline);
             // Only a short segment extends a window: a ramp's steps are minutes long, while
@@ -450,9 +525,14 @@ fn elevated_windows(
                 model.opens(&e, baseline, config),
                 short && model.extends(&e, baseline, config),
                 e.z,
+                e.rise,
             )
         })
         .collect();
+    // A neighbour extends a window only if its rise is a real share of the window's: a ramp's
+    // first steps are, the wandering background beside a total outage is not.
+    let extends =
+        |k: usize, reference: f64| tests[k].1 && tests[k].3 >= EXTENSION_SHARE_OF_RISE * reference;
     let mut windows: Vec<MinuteWindow> = Vec::new();
     let mut i = 0;
     while i < segments.len() {
@@ -461,12 +541,16 @@ fn elevated_windows(
             continue;
         }
         let mut lo = i;
-        while lo > 0 && tests[lo - 1].1 {
+        while lo > 0 && extends(lo - 1, tests[i].3) {
             lo -= 1;
         }
         let mut hi = i;
-        while hi + 1 < segments.len() && (tests[hi + 1].1 || tests[hi + 1].0) {
+        let mut reference = tests[i].3;
+        while hi + 1 < segments.len() && (tests[hi + 1].0 || extends(hi + 1, reference)) {
             hi += 1;
+            if tests[hi].0 {
+                reference = reference.max(tests[hi].3);
+            }
         }
         let z = tests[lo..=hi].iter().map(|t| t.2).fold(f64::MIN, f64::max);
         let mut change_points: Vec<usize> = (lo..=hi).map(|k| segments[k].start).collect();
@@ -660,6 +744,156 @@ fn core_secs(seconds: &BTreeMap<i64, SecondCounts>, start: i64, end: i64) -> i64
     if best == i64::MAX { 0 } else { best }
 }
 
+/// Cost (nats) of switching between the baseline and the elevated state in [`episodes`].
+const EPISODE_SWITCH_NATS: f64 = 10.0;
+/// A window with at least this many elevated episodes is a flapping outage, however short
+/// each episode.
+const FLAPPING_EPISODES: usize = 3;
+
+/// The elevated episodes of [start, end): the likeliest path, second by second, of a
+/// two-state chain (failure rate `p0` or `p1`, switching at a cost of
+/// [`EPISODE_SWITCH_NATS`]), each elevated run trimmed to its first and last failing second.
+/// A return to the baseline splits the window only when it is clear (the evidence of the
+/// quiet stretch outweighs two switches), so the sparse failures of a small partial outage
+/// stay one episode while two blips half a minute apart are two.
+fn episodes(
+    seconds: &BTreeMap<i64, SecondCounts>,
+    start: i64,
+    end: i64,
+    p0: f64,
+    p1: f64,
+) -> Vec<(i64, i64)> {
+    let slice: Vec<(i64, SecondCounts)> =
+        seconds.range(start..end).map(|(s, c)| (*s, *c)).collect();
+    if slice.is_empty() {
+        return Vec::new();
+    }
+    // score[k]: best log-likelihood ending in state k; from[i][k]: the state before.
+    let mut score = [0.0f64, 0.0f64];
+    let mut from: Vec<[u8; 2]> = Vec::with_capacity(slice.len());
+    for (_, c) in &slice {
+        let emit = [loglik(c, p0), loglik(c, p1)];
+        let mut next = [0.0; 2];
+        let mut back = [0u8; 2];
+        for k in 0..2 {
+            let stay = score[k];
+            let switch = score[1 - k] - EPISODE_SWITCH_NATS;
+            if stay >= switch {
+                next[k] = stay + emit[k];
+                back[k] = k as u8;
+            } else {
+                next[k] = switch + emit[k];
+                back[k] = (1 - k) as u8;
+            }
+        }
+        score = next;
+        from.push(back);
+    }
+    let mut state = u8::from(score[1] > score[0]);
+    let mut elevated = vec![false; slice.len()];
+    for i in (0..slice.len()).rev() {
+        elevated[i] = state == 1;
+        state = from[i][usize::from(state)];
+    }
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    let mut run: Option<(i64, i64)> = None;
+    for (i, (sec, c)) in slice.iter().enumerate() {
+        if elevated[i] {
+            if c.failed > 0 {
+                run = Some(run.map_or((*sec, sec + 1), |(a, _)| (a, sec + 1)));
+            }
+        } else if let Some(r) = run.take() {
+            out.push(r);
+        }
+    }
+    out.extend(run);
+    out
+}
+
+/// Whether a window is sustained: one elevated episode lasting `min_secs`, or enough of them
+/// to be a flapping outage.
+fn sustained(
+    seconds: &BTreeMap<i64, SecondCounts>,
+    start: i64,
+    end: i64,
+    baseline: f64,
+    min_secs: i64,
+) -> bool {
+    let p0 = baseline.clamp(1e-4, 0.5);
+    let p1 = rate_between(seconds, start, end)
+        .unwrap_or(0.5)
+        .max(2.0 * p0)
+        .min(0.999);
+    let found = episodes(seconds, start, end, p0, p1);
+    found.len() >= FLAPPING_EPISODES || found.iter().any(|(a, b)| b - a >= min_secs)
+}
+
+/// A return to the baseline at least this long (seconds) separates a blip from an outage.
+const EDGE_GAP_SECS: i64 = 60;
+
+/// The minute segmentation joins a blip a few minutes before (or after) an outage to it. Where
+/// the window's edge holds only short episodes (each under `min_secs`), cut off from the first
+/// (last) long one by a clear return to the baseline, the edge moves to the long episode: to
+/// the likeliest onset (end) in the quiet stretch before (after) it, snapped to a failing
+/// request as in [`refine`]. Episodes are found at a rate between the baseline and the
+/// window's (their geometric mean, but at least a quarter of the window's: over a baseline
+/// near zero, the quiet stretch must still weigh), so a burst of background failures still
+/// stands apart.
+fn trim_edge_blips(
+    seconds: &BTreeMap<i64, SecondCounts>,
+    start: i64,
+    end: i64,
+    baseline: f64,
+    min_secs: i64,
+) -> (i64, i64) {
+    let p0 = baseline.clamp(1e-4, 0.5);
+    let window = rate_between(seconds, start, end).unwrap_or(0.5);
+    let p1 = (p0 * window)
+        .sqrt()
+        .max(window / 4.0)
+        .max(2.0 * p0)
+        .min(0.999);
+    let found = episodes(seconds, start, end, p0, p1);
+    let long = |e: &(i64, i64)| e.1 - e.0 >= min_secs;
+    let (Some(first), Some(last)) = (found.iter().position(long), found.iter().rposition(long))
+    else {
+        return (start, end);
+    };
+    let mut new_start = start;
+    if first > 0 && found[first].0 - found[first - 1].1 >= EDGE_GAP_SECS {
+        let body = found[first].0;
+        let head = rate_between(seconds, body, (body + 300).min(end)).unwrap_or(p1);
+        let p_mid = (p0 + (head - p0) / 2.0).max(p0 * 2.0);
+        new_start = best_split(seconds, found[first - 1].1, body + 1, p0, p_mid)
+            .and_then(|split| {
+                seconds
+                    .range(split..end)
+                    .find(|(_, c)| c.failed > 0)
+                    .map(|(s, _)| *s)
+            })
+            .unwrap_or(body);
+    }
+    let mut new_end = end;
+    if last + 1 < found.len() && found[last + 1].0 - found[last].1 >= EDGE_GAP_SECS {
+        let body = found[last].1;
+        let tail = rate_between(seconds, (body - 300).max(new_start), body).unwrap_or(p1);
+        new_end = best_split(seconds, body - 1, found[last + 1].0, tail.max(p0 * 2.0), p0)
+            .and_then(|split| {
+                seconds
+                    .range(new_start..split)
+                    .rev()
+                    .find(|(_, c)| c.failed > 0)
+                    .map(|(s, _)| s + 1)
+            })
+            .unwrap_or(body);
+    }
+    if new_end > new_start {
+        (new_start, new_end)
+    } else {
+        (start, end)
+    }
+}
+
 /// Windows shorter than this (seconds) are checked for being two episodes in one.
 const EPISODE_CHECK_SECS: i64 = 300;
 
@@ -774,22 +1008,41 @@ fn detect_island(
     if n < 3 {
         return Ok(());
     }
-    let (cost, dispersion) = if poisson {
-        (Cost::poisson(&events), poisson_dispersion(&events))
-    } else {
+    // Error lines: Poisson with a multiplicative overdispersion. Requests: binomial with an
+    // extra between-minute variance of the rate (beta-binomial style), applied as effective
+    // counts, so a busy minute is not held to a precision its wandering rate never has while a
+    // quiet one keeps its plain binomial noise.
+    let (cost, model, eff_events, eff_trials, dispersion) = if poisson {
+        let dispersion = poisson_dispersion(&events);
         (
-            Cost::binomial(&events, &trials),
-            binomial_dispersion(&events, &trials),
+            Cost::poisson(&events),
+            Model {
+                poisson,
+                dispersion,
+            },
+            events.clone(),
+            trials.clone(),
+            dispersion,
+        )
+    } else {
+        let (eff_events, eff_trials) = effective_counts(&events, &trials);
+        let raw: f64 = trials.iter().sum();
+        let eff: f64 = eff_trials.iter().sum();
+        (
+            Cost::binomial(&eff_events, &eff_trials),
+            Model {
+                poisson,
+                dispersion: 1.0,
+            },
+            eff_events,
+            eff_trials,
+            if eff > 0.0 { raw / eff } else { 1.0 },
         )
     };
-    let model = Model {
-        poisson,
-        dispersion,
-    };
     // BIC-like penalty per change point, scaled by the dispersion (quasi-likelihood).
-    let penalty = 3.0 * (n as f64).ln().max(1.0) * dispersion;
+    let penalty = 3.0 * (n as f64).ln().max(1.0) * model.dispersion;
     let bounds = pelt(&cost, n, penalty);
-    let segments = segments_of(&events, &trials, &bounds);
+    let segments = segments_of((&events, &trials), (&eff_events, &eff_trials), &bounds);
     let baseline = baseline_rate(&segments, model, config);
     for w in elevated_windows(&segments, model, baseline, config) {
         let ev: f64 = events[w.start..w.end].iter().sum();
@@ -816,12 +1069,27 @@ fn detect_island(
             (start_min, end_min)
         };
         let (start, end) = if use_requests {
-            densest_episode(&stream.seconds, start, end)
+            let (start, end) = densest_episode(&stream.seconds, start, end);
+            trim_edge_blips(
+                &stream.seconds,
+                start,
+                end,
+                baseline,
+                config.min_episode_secs,
+            )
         } else {
             (start, end)
         };
         if end - start < config.min_window_secs
-            || use_requests && core_secs(&stream.seconds, start, end) < config.min_core_secs
+            || use_requests
+                && (core_secs(&stream.seconds, start, end) < config.min_core_secs
+                    || !sustained(
+                        &stream.seconds,
+                        start,
+                        end,
+                        baseline,
+                        config.min_episode_secs,
+                    ))
         {
             continue;
         }
@@ -899,7 +1167,7 @@ fn traffic_collapses(
         }
         if let Some(p) = previous {
             let gap = s - p - 1;
-            if gap >= config.min_window_secs {
+            if gap >= config.min_silence_secs {
                 let before = level(&stream.seconds, p + 1 - LEVEL_WINDOW_SECS, p + 1);
                 let after = level(&stream.seconds, s, s + LEVEL_WINDOW_SECS);
                 if let (Some(b), Some(a)) = (before, after) {
@@ -1007,6 +1275,20 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
             .is_some_and(|s| s.identity.by_user_field + s.identity.by_client_address > 0)
     };
     for cluster in clusters {
+        let cluster_start = cluster.members.iter().map(|w| w.start).min().unwrap_or(0);
+        let cluster_span = (cluster.end - cluster_start).max(1);
+        // Whether a stream's windows in the cluster span at least half of it: a web tier
+        // failing for 40 minutes is the outage, not the app's blip a minute before it.
+        let spans_most = |w: &Outage| {
+            let own = cluster
+                .members
+                .iter()
+                .filter(|o| o.stream == w.stream && o.evidence.method == w.evidence.method);
+            let (lo, hi) = own.fold((i64::MAX, i64::MIN), |(lo, hi), o| {
+                (lo.min(o.start), hi.max(o.end))
+            });
+            2 * (hi - lo) >= cluster_span
+        };
         let rank = |w: &Outage| {
             let excess = match w.evidence.method {
                 "traffic-collapse" => 0.0,
@@ -1014,6 +1296,7 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
             };
             (
                 w.evidence.method != "traffic-collapse",
+                spans_most(w),
                 Some(&w.stream) == primary.as_ref(),
                 w.stream.kind == SourceKind::App,
                 identified(&w.stream),
@@ -1285,6 +1568,86 @@ mod tests {
     }
 
     #[test]
+    fn the_stream_spanning_the_outage_measures_it() {
+        // The app (primary) fails for two minutes just before the web tier fails for forty.
+        let mut app = stream(300, |_| 100, |_, _| 0);
+        spread(&mut app, 96 * 60, 98 * 60);
+        let mut web = stream(300, |_| 100, |_, _| 0);
+        web.identity.by_user_field = 0;
+        web.identity.by_client_address = 1;
+        spread(&mut web, 100 * 60, 140 * 60);
+        let agg = aggregates_with(vec![
+            (key(SourceKind::App, "svc"), app),
+            (key(SourceKind::Web, ""), web),
+        ]);
+        let d = detect(&agg, &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        assert_eq!(d.outages[0].stream.kind, SourceKind::Web);
+        assert_eq!(secs(&d.outages[0]), (100 * 60, 140 * 60));
+    }
+
+    #[test]
+    fn a_blip_minutes_before_an_outage_does_not_move_its_start() {
+        // 1 % background; a 30 s blip at minute 96, then 30 % failing from 100:00 to 125:00.
+        let mut s = stream(300, |_| 600, |m, _| u64::from(m % 2 == 0) * 6);
+        for (sec, c) in s.seconds.iter_mut() {
+            let blip = (96 * 60 + 10..96 * 60 + 40).contains(sec) && sec % 2 == 0;
+            let outage = (100 * 60..125 * 60).contains(sec) && sec % 10 < 3;
+            if blip || outage {
+                c.failed = c.requests;
+            }
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert!((100 * 60..=100 * 60 + 5).contains(&start), "start {start}");
+        assert!((125 * 60 - 10..=125 * 60).contains(&end), "end {end}");
+    }
+
+    #[test]
+    fn wandering_background_beside_a_total_outage_does_not_extend_it() {
+        // 3 % background on 10,000 a minute; ten minutes at 3.9 % (too little to open a window,
+        // enough to extend one by the weaker test), then everything fails for eight minutes.
+        let mut s = stream(
+            240,
+            |_| 10_000,
+            |m, n| {
+                let rate = if (100..110).contains(&m) {
+                    0.039
+                } else if m % 3 == 0 {
+                    0.036
+                } else {
+                    0.027
+                };
+                (n as f64 * rate) as u64
+            },
+        );
+        for (_, c) in s.seconds.range_mut(110 * 60..118 * 60) {
+            c.failed = c.requests;
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert_eq!(start, 110 * 60);
+        // The helper puts each minute's background failures first: one lands at 118:00.
+        assert!((118 * 60..=118 * 60 + 5).contains(&end), "end {end}");
+    }
+
+    #[test]
     fn flapping_is_one_outage() {
         // Two minutes failing, two fine, for 40 minutes.
         let s = stream(
@@ -1381,6 +1744,119 @@ mod tests {
         let d = detect(&agg, &DetectConfig::default()).unwrap();
         assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
         assert_eq!(d.outages[0].stream.service, "payments");
+    }
+
+    #[test]
+    fn a_short_sharp_outage_is_found_beside_a_busy_wandering_spike() {
+        // 4 % background wandering ×0.6–1.4 from minute to minute; a traffic spike of 14,000
+        // a minute for the first hour, then 2,900; 30 % failing for two minutes after it.
+        let wander = |m: i64| 0.6 + 0.8 * ((m * 7919 % 101) as f64 / 100.0);
+        let mut s = stream(
+            120,
+            |m| if m < 60 { 14_000 } else { 2_900 },
+            |m, n| (n as f64 * 0.04 * wander(m)) as u64,
+        );
+        for (_, c) in s.seconds.range_mut(62 * 60..64 * 60) {
+            c.failed = c.requests * 3 / 10;
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert_eq!(start, 62 * 60);
+        assert!((64 * 60..=64 * 60 + 10).contains(&end), "end {end}");
+    }
+
+    #[test]
+    fn extra_rate_variance_is_zero_for_binomial_noise_and_grows_with_wander() {
+        // Exact expectations: no wander at all.
+        let n = vec![1_000.0; 200];
+        let f = vec![20.0; 200];
+        assert_eq!(extra_rate_variance(&f, &n).0, 0.0);
+        // The rate alternates between 1 % and 3 % on 10,000 requests: binomial noise explains
+        // almost none of a 2-point difference, so τ² is near its square's half.
+        let n = vec![10_000.0; 200];
+        let f: Vec<f64> = (0..200)
+            .map(|i| if i % 2 == 0 { 100.0 } else { 300.0 })
+            .collect();
+        let tau2 = extra_rate_variance(&f, &n).0;
+        assert!((1e-4..1e-3).contains(&tau2), "{tau2}");
+        // Effective counts shrink the busy minutes only.
+        let (ef, en) = effective_counts(&f, &n);
+        assert!(en[0] < 1_000.0 && (ef[0] / en[0] - 0.01).abs() < 1e-9);
+    }
+
+    #[test]
+    fn two_blips_half_a_minute_apart_are_not_an_outage() {
+        // 500 a minute at 1 %; 20 s failing, 36 s fine, 43 s failing (half the requests).
+        let mut s = stream(300, |_| 500, |m, _| u64::from(m % 2 == 0) * 5);
+        for (sec, c) in s.seconds.iter_mut() {
+            let t = *sec - 150 * 60;
+            if ((0..20).contains(&t) || (56..99).contains(&t)) && sec % 2 == 0 {
+                c.failed = c.requests;
+            }
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert!(d.outages.is_empty(), "{:?}", d.outages);
+    }
+
+    #[test]
+    fn episodes_split_at_a_clear_return_to_baseline_only() {
+        let mut seconds = BTreeMap::new();
+        for s in 0..300 {
+            let failed = u32::from((50..80).contains(&s) || (120..170).contains(&s));
+            seconds.insert(
+                s,
+                SecondCounts {
+                    requests: 10,
+                    failed: failed * 5,
+                },
+            );
+        }
+        assert_eq!(
+            episodes(&seconds, 0, 300, 0.01, 0.5),
+            vec![(50, 80), (120, 170)]
+        );
+        // Sparse failures of a small partial outage (one request in 15 fails, on 2 a second)
+        // stay one episode.
+        let mut sparse = BTreeMap::new();
+        for s in 0..600 {
+            sparse.insert(
+                s,
+                SecondCounts {
+                    requests: 2,
+                    failed: u32::from((100..400).contains(&s) && s % 7 == 0),
+                },
+            );
+        }
+        assert_eq!(episodes(&sparse, 0, 600, 0.005, 0.07), vec![(105, 400)]);
+    }
+
+    #[test]
+    fn a_silence_of_a_minute_and_more_is_a_collapse_but_a_restart_is_not() {
+        let mut s = stream(240, |_| 600, |_, _| 0);
+        // 75 s without a request at 10 a second, and a 30 s restart later.
+        s.seconds
+            .retain(|sec, _| !(100 * 60 + 10..100 * 60 + 85).contains(sec));
+        s.seconds
+            .retain(|sec, _| !(180 * 60..180 * 60 + 30).contains(sec));
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        assert_eq!(d.outages[0].evidence.method, "traffic-collapse");
+        assert_eq!(secs(&d.outages[0]), (100 * 60 + 10, 100 * 60 + 85));
     }
 
     #[test]
