@@ -894,6 +894,9 @@ fn trim_edge_blips(
     }
 }
 
+/// Failing requests a stream needs within a traffic collapse to measure it instead.
+const MIN_FAILED_FOR_MEASURE: u64 = 20;
+
 /// Windows shorter than this (seconds) are checked for being two episodes in one.
 const EPISODE_CHECK_SECS: i64 = 300;
 
@@ -1326,6 +1329,32 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
         }
         outage.evidence.change_points.sort_unstable();
         outage.evidence.change_points.dedup();
+        // Requests that stop on one stream while another answers them with errors in the same
+        // seconds (a silent app behind a web tier returning 5xx, too briefly for a window of its
+        // own): those failures are the outage's impact, so that stream measures it.
+        if outage.evidence.method == "traffic-collapse" {
+            let (from, to) = (
+                outage.start.div_euclid(NS_PER_SEC),
+                outage.end.div_euclid(NS_PER_SEC) + 1,
+            );
+            let failing = |s: &StreamAggregate| {
+                let (requests, failed) = s.seconds.range(from..to).fold((0u64, 0u64), |acc, c| {
+                    (
+                        acc.0 + u64::from(c.1.requests),
+                        acc.1 + u64::from(c.1.failed),
+                    )
+                });
+                (failed >= MIN_FAILED_FOR_MEASURE && 2 * failed >= requests).then_some(failed)
+            };
+            if let Some((key, _)) = request_streams
+                .iter()
+                .filter(|(k, _)| **k != outage.stream)
+                .filter_map(|(k, s)| failing(s).map(|f| (*k, f)))
+                .max_by_key(|(_, f)| *f)
+            {
+                outage.stream = key.clone();
+            }
+        }
         for w in &cluster.members {
             if w.stream == outage.stream {
                 continue;
@@ -1584,6 +1613,46 @@ mod tests {
         assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
         assert_eq!(d.outages[0].stream.kind, SourceKind::Web);
         assert_eq!(secs(&d.outages[0]), (100 * 60, 140 * 60));
+    }
+
+    #[test]
+    fn a_silent_app_behind_a_failing_web_tier_is_measured_on_the_web_tier() {
+        // For 80 s the app logs nothing while the web tier answers every request with 5xx: too
+        // short for a failure window, long enough for a collapse; the web tier measures it.
+        let mut app = stream(300, |_| 100, |_, _| 0);
+        app.seconds.retain(|sec, _| !(6000..6080).contains(sec));
+        for (m, c) in app.minutes.iter_mut() {
+            c.requests = app
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.requests))
+                .sum();
+            c.events = c.requests;
+        }
+        let mut web = stream(300, |_| 100, |_, _| 0);
+        for (sec, c) in web.seconds.range_mut(6000..6080) {
+            let _ = sec;
+            c.failed = c.requests;
+        }
+        for (m, c) in web.minutes.iter_mut() {
+            c.failed = web
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+        let agg = aggregates_with(vec![
+            (key(SourceKind::App, "svc"), app),
+            (key(SourceKind::Web, ""), web),
+        ]);
+        let d = detect(&agg, &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        assert_eq!(d.outages[0].stream.kind, SourceKind::Web, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert!(
+            (5995..=6005).contains(&start) && (6075..=6085).contains(&end),
+            "{start} {end}"
+        );
     }
 
     #[test]
