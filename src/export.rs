@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{AlertState, Event, Origin, TimeNs};
 use crate::ingest::run::{IngestOptions, ingest_all};
-use crate::ingest::{EventSink, InputFile, InputReport, PathProblem, discover};
+use crate::ingest::{EventSink, InputFile, InputReport, PathProblem, discover_inputs};
 use crate::time::format_utc;
 
 /// Events sorted in memory before a run is spilled.
@@ -523,22 +523,7 @@ pub fn export_events<W: Write>(
     format: EventFormat,
     out: W,
 ) -> Result<ExportSummary> {
-    let (files, path_problems) = discover(paths);
-    if files.is_empty() {
-        let detail = path_problems
-            .iter()
-            .map(|p| format!("{}: {}", p.path, p.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        bail!(
-            "no input files found{}",
-            if detail.is_empty() {
-                String::new()
-            } else {
-                format!(" ({detail})")
-            }
-        );
-    }
+    let (files, path_problems) = discover_inputs(paths)?;
     let spill_dir = tempfile::Builder::new()
         .prefix("retrace-events-")
         .tempdir()

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono_tz::Tz;
 
 use crate::aggregate::Aggregates;
@@ -12,7 +12,7 @@ use crate::event::TimeNs;
 use crate::impact::{Impact, Response, failure_breakdown, impact, response};
 use crate::ingest::formats::LineFormat;
 use crate::ingest::run::{self, IngestOptions};
-use crate::ingest::{InputFile, InputReport, PathProblem, discover};
+use crate::ingest::{InputFile, InputReport, PathProblem, discover_inputs};
 use crate::notes::NotesFile;
 use crate::timeline::{OutageStory, TimelineEntry, story};
 
@@ -118,22 +118,7 @@ fn ingest_all(
 
 /// Runs the whole analysis.
 pub fn analyse(options: &AnalysisOptions) -> Result<Analysis> {
-    let (files, path_problems) = discover(&options.paths);
-    if files.is_empty() {
-        let detail = path_problems
-            .iter()
-            .map(|p| format!("{}: {}", p.path, p.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        bail!(
-            "no input files found{}",
-            if detail.is_empty() {
-                String::new()
-            } else {
-                format!(" ({detail})")
-            }
-        );
-    }
+    let (files, path_problems) = discover_inputs(&options.paths)?;
     let (inputs, aggregates) = ingest_all(&files, options)?;
     let mut detection = detect(&aggregates, &options.detect).context("detecting outages")?;
     // How each input was read (ambiguous zones, where a missing year came from) goes with the

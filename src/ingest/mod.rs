@@ -195,6 +195,23 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<PathProblem>) {
     (files, problems)
 }
 
+/// [`discover`], failing when no file is left to read (the problems met name why).
+pub fn discover_inputs(paths: &[PathBuf]) -> anyhow::Result<(Vec<InputFile>, Vec<PathProblem>)> {
+    let (files, problems) = discover(paths);
+    if files.is_empty() {
+        let detail = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if detail.is_empty() {
+            anyhow::bail!("no input files found");
+        }
+        anyhow::bail!("no input files found ({detail})");
+    }
+    Ok((files, problems))
+}
+
 fn walk(
     root: &Path,
     dir: &Path,
