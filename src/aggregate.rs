@@ -139,6 +139,20 @@ fn merge_spans(into: &mut UserSpans, mut other: UserSpans) {
     }
 }
 
+/// Adds `user` at `span` to `set`; true when the user is new to it.
+fn see_in(set: &mut UserSpans, user: u64, span: SeenSpan) -> bool {
+    match set.entry(user) {
+        std::collections::hash_map::Entry::Occupied(mut seen) => {
+            seen.get_mut().widen(span);
+            false
+        }
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(span);
+            true
+        }
+    }
+}
+
 /// Hashed identities of the users seen in one minute, with when in the minute.
 #[derive(Debug, Clone, Default)]
 pub struct MinuteUsers {
@@ -147,24 +161,161 @@ pub struct MinuteUsers {
 }
 
 impl MinuteUsers {
-    /// Records a request by `user` at `second` of the minute.
-    pub fn see(&mut self, user: u64, second: u8, failed: bool) {
+    /// Records a request by `user` at `second` of the minute; returns the entries added (0–2).
+    pub fn see(&mut self, user: u64, second: u8, failed: bool) -> usize {
         let span = SeenSpan::at(second);
-        self.active
-            .entry(user)
-            .and_modify(|s| s.widen(span))
-            .or_insert(span);
+        let mut added = usize::from(see_in(&mut self.active, user, span));
         if failed {
-            self.failing
-                .entry(user)
-                .and_modify(|s| s.widen(span))
-                .or_insert(span);
+            added += usize::from(see_in(&mut self.failing, user, span));
         }
+        added
     }
 
     fn merge(&mut self, other: MinuteUsers) {
         merge_spans(&mut self.active, other.active);
         merge_spans(&mut self.failing, other.failing);
+    }
+
+    fn len(&self) -> usize {
+        self.active.len() + self.failing.len()
+    }
+
+    /// Keeps only the users `keep` accepts, and gives the memory of the others back.
+    fn retain(&mut self, keep: impl Fn(u64) -> bool) {
+        for set in [&mut self.active, &mut self.failing] {
+            set.retain(|&user, _| keep(user));
+            set.shrink_to_fit();
+        }
+    }
+}
+
+/// (minute, user) entries a stream keeps exactly; past this the users are hash-sampled. An
+/// entry costs about 24 bytes, so a stream's users stay under ~25 MiB however large the input.
+pub const USER_ENTRY_BUDGET: usize = 1 << 20;
+/// The sampling level never goes past this (1 user in 2^24).
+const MAX_SAMPLE_LEVEL: u8 = 24;
+
+/// The users of one stream, minute by minute, with when in each minute they were seen.
+///
+/// Exact while the stream holds at most [`USER_ENTRY_BUDGET`] (minute, user) entries. Past it
+/// the set becomes a hash sample (distinct sampling, as in a theta sketch): at level `L` only
+/// the users whose identity hash has `L` chosen bits all zero are kept, 1 in 2^L of them, the
+/// same users in every minute and every stream part. A count over any window is then the
+/// sampled count × 2^L, and a share (affected / active) is read off the same sampled users, so
+/// its error is that of a proportion over them. Parts merge by raising both to the higher
+/// level; the level reached depends only on the users seen, not on how the input was cut.
+#[derive(Debug, Clone)]
+pub struct StreamUsers {
+    minutes: BTreeMap<i64, MinuteUsers>,
+    level: u8,
+    /// Entries held: active and failing, over all minutes.
+    entries: usize,
+    budget: usize,
+}
+
+impl Default for StreamUsers {
+    fn default() -> Self {
+        StreamUsers::with_budget(USER_ENTRY_BUDGET)
+    }
+}
+
+impl StreamUsers {
+    /// Users kept exactly up to `budget` entries (tests use small ones).
+    pub fn with_budget(budget: usize) -> StreamUsers {
+        StreamUsers {
+            minutes: BTreeMap::new(),
+            level: 0,
+            entries: 0,
+            budget: budget.max(1),
+        }
+    }
+
+    /// Whether `user` is in the sample at `level`. The bits tested (from bit 32 up) are not
+    /// the ones the hash tables index by (low bits) or tag with (top 7).
+    fn keeps(level: u8, user: u64) -> bool {
+        level == 0 || (user >> 32) & ((1u64 << level) - 1) == 0
+    }
+
+    /// Records a request by `user` at `second` of `minute`.
+    pub fn see(&mut self, minute: i64, user: u64, second: u8, failed: bool) {
+        if !Self::keeps(self.level, user) {
+            return;
+        }
+        let mut added = 0;
+        update_at(&mut self.minutes, minute, |users| {
+            added = users.see(user, second, failed)
+        });
+        self.entries += added;
+        if self.entries > self.budget {
+            self.shrink();
+        }
+    }
+
+    /// Raises the level until the entries fit the budget.
+    fn shrink(&mut self) {
+        while self.entries > self.budget && self.level < MAX_SAMPLE_LEVEL {
+            self.set_level(self.level + 1);
+        }
+    }
+
+    fn set_level(&mut self, level: u8) {
+        if level <= self.level {
+            return;
+        }
+        self.level = level;
+        for users in self.minutes.values_mut() {
+            users.retain(|user| Self::keeps(level, user));
+        }
+        self.minutes.retain(|_, users| users.len() > 0);
+        self.entries = self.minutes.values().map(MinuteUsers::len).sum();
+    }
+
+    fn merge(&mut self, mut other: StreamUsers) {
+        let level = self.level.max(other.level);
+        self.set_level(level);
+        other.set_level(level);
+        for (m, u) in other.minutes {
+            match self.minutes.entry(m) {
+                Entry::Vacant(v) => {
+                    v.insert(u);
+                }
+                Entry::Occupied(mut o) => o.get_mut().merge(u),
+            }
+        }
+        self.entries = self.minutes.values().map(MinuteUsers::len).sum();
+        self.shrink();
+    }
+
+    /// How many users each kept one stands for: 1 while exact, 2^level when sampled.
+    pub fn scale(&self) -> u64 {
+        1u64 << self.level
+    }
+
+    pub fn is_exact(&self) -> bool {
+        self.level == 0
+    }
+
+    /// The (sampled) users of `minute`.
+    pub fn minute(&self, minute: i64) -> Option<&MinuteUsers> {
+        self.minutes.get(&minute)
+    }
+
+    /// The (sampled) users of the minutes in `range`.
+    pub fn range(
+        &self,
+        range: impl std::ops::RangeBounds<i64>,
+    ) -> impl Iterator<Item = (&i64, &MinuteUsers)> {
+        self.minutes.range(range)
+    }
+
+    /// Estimated distinct users active and failing in `minute`.
+    pub fn estimate_in_minute(&self, minute: i64) -> (u64, u64) {
+        self.minute(minute).map_or((0, 0), |u| {
+            (
+                u.active.len() as u64 * self.scale(),
+                u.failing.len() as u64 * self.scale(),
+            )
+        })
     }
 }
 
@@ -190,7 +341,7 @@ pub struct IdentityCounts {
 pub struct StreamAggregate {
     pub minutes: BTreeMap<i64, MinuteCounts>,
     pub seconds: BTreeMap<i64, SecondCounts>,
-    pub users: BTreeMap<i64, MinuteUsers>,
+    pub users: StreamUsers,
     pub first_failures: BTreeMap<i64, FailureSample>,
     /// Failed requests per minute by (route, status), for the impact breakdown.
     pub failures_by_route: BTreeMap<i64, BTreeMap<(String, u16), u64>>,
@@ -225,14 +376,7 @@ impl StreamAggregate {
             e.requests += c.requests;
             e.failed += c.failed;
         }
-        for (m, u) in other.users {
-            match self.users.entry(m) {
-                Entry::Vacant(v) => {
-                    v.insert(u);
-                }
-                Entry::Occupied(mut o) => o.get_mut().merge(u),
-            }
-        }
+        self.users.merge(other.users);
         for (m, f) in other.first_failures {
             match self.first_failures.get(&m) {
                 Some(existing) if (existing.time, existing.origin) <= (f.time, f.origin) => {}
@@ -893,9 +1037,7 @@ fn add_request(
     };
     if let Some(id) = identity {
         let second_in_minute = (second_of_event - minute) as u8;
-        update_at(&mut stream.users, minute, |users| {
-            users.see(id, second_in_minute, failed)
-        });
+        stream.users.see(minute, id, second_in_minute, failed);
     }
     if !failed {
         return false;
@@ -1041,8 +1183,7 @@ mod tests {
         }];
         assert_eq!(stream.minutes[&60].requests, 3);
         assert_eq!(stream.minutes[&60].failed, 2);
-        assert_eq!(stream.users[&60].active.len(), 2);
-        assert_eq!(stream.users[&60].failing.len(), 1);
+        assert_eq!(stream.users.estimate_in_minute(60), (2, 1));
         assert_eq!(stream.background_requests, 1);
         assert_eq!(stream.first_failures[&60].time, 61 * NS_PER_SEC);
     }
@@ -1078,6 +1219,56 @@ mod tests {
         assert_eq!(a.templates.len(), whole.templates.len());
     }
 
+    type Kept = Vec<(u64, SeenSpan)>;
+
+    /// Every kept user of every minute, in order, with their spans.
+    fn kept(users: &StreamUsers) -> Vec<(i64, Kept, Kept)> {
+        let sorted = |set: &UserSpans| {
+            let mut v: Vec<(u64, SeenSpan)> = set.iter().map(|(u, s)| (*u, *s)).collect();
+            v.sort_by_key(|(u, _)| *u);
+            v
+        };
+        users
+            .range(..)
+            .map(|(m, u)| (*m, sorted(&u.active), sorted(&u.failing)))
+            .collect()
+    }
+
+    #[test]
+    fn past_the_budget_users_are_sampled_alike_however_the_input_is_cut() {
+        let seen: Vec<(i64, u64, u8, bool)> = (0..6_000u64)
+            .map(|n| {
+                let user = identity_hash(0, &format!("u{}", n % 1_700));
+                (60 * (n as i64 % 20), user, (n % 60) as u8, n % 3 == 0)
+            })
+            .collect();
+        let mut whole = StreamUsers::with_budget(900);
+        for &(m, u, s, f) in &seen {
+            whole.see(m, u, s, f);
+        }
+        assert!(whole.level > 0 && whole.entries <= 900);
+        let mut merged = StreamUsers::with_budget(900);
+        for part in seen.chunks(1_300) {
+            let mut users = StreamUsers::with_budget(900);
+            for &(m, u, s, f) in part {
+                users.see(m, u, s, f);
+            }
+            merged.merge(users);
+        }
+        assert_eq!(merged.level, whole.level);
+        assert_eq!(kept(&merged), kept(&whole));
+        // The sample stands for the whole: 1,700 users in each of 20 minutes' worth.
+        let exact = {
+            let mut users = StreamUsers::with_budget(usize::MAX);
+            seen.iter().for_each(|&(m, u, s, f)| users.see(m, u, s, f));
+            users
+        };
+        assert!(exact.is_exact());
+        let (a, _) = exact.estimate_in_minute(0);
+        let (b, _) = whole.estimate_in_minute(0);
+        assert!((a as f64 - b as f64).abs() < 0.5 * a as f64, "{a} vs {b}");
+    }
+
     #[test]
     fn routes_fold_identifiers() {
         assert_eq!(route_of("/api/orders/8812?x=1"), "/api/orders/:id");
@@ -1098,7 +1289,7 @@ mod tests {
             kind: SourceKind::App,
             service: "auth".into(),
         }];
-        let users = &stream.users[&60];
+        let users = stream.users.minute(60).expect("users of minute 60");
         let span = users.active.values().next().copied();
         assert_eq!(
             span,

@@ -140,13 +140,13 @@ pub fn minute_frame(stream: &StreamAggregate, span: (i64, i64)) -> PolarsResult<
     for i in 0..len {
         let m = first + 60 * i as i64;
         let c = stream.minutes.get(&m).copied().unwrap_or_default();
-        let u = stream.users.get(&m);
+        let (users_active, users_failing) = stream.users.estimate_in_minute(m);
         minute.push(m);
         requests.push(c.requests as i64);
         failed.push(c.failed as i64);
         errors.push(c.error_events as i64);
-        active.push(u.map_or(0, |u| u.active.len() as i64));
-        failing.push(u.map_or(0, |u| u.failing.len() as i64));
+        active.push(users_active as i64);
+        failing.push(users_failing as i64);
     }
     let mut frame = df!(
         "minute" => minute,

@@ -1,11 +1,8 @@
 //! Impact: for each outage, how long, how many users and requests it hurt, how the failure rate
 //! compared with normal, and how fast it was detected, acknowledged and resolved.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::hash::{BuildHasherDefault, DefaultHasher};
-
-use hyperloglogplus::{HyperLogLog, HyperLogLogPlus};
 use polars::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::aggregate::{Aggregates, StreamAggregate, minute_of, second_of};
 use crate::detect::Outage;
@@ -39,8 +36,9 @@ pub struct Impact {
     pub users_affected: u64,
     pub users_affected_pct: Option<f64>,
     pub user_identity: UserIdentity,
-    /// "exact" (distinct sets), or the sketch used past [`EXACT_USER_LIMIT`] with its error.
-    pub user_count_method: &'static str,
+    /// "exact" (distinct sets), or how the users were sampled past
+    /// [`crate::aggregate::USER_ENTRY_BUDGET`], with the error of the share.
+    pub user_count_method: String,
     pub requests_total: u64,
     pub requests_failed: u64,
     pub requests_failed_pct: Option<f64>,
@@ -63,60 +61,20 @@ pub struct Breakdown {
     pub by_service: Vec<(String, u64)>,
 }
 
-/// Distinct users are counted exactly up to this many per window (~16 bytes each), then with a
-/// HyperLogLog++ sketch.
-pub const EXACT_USER_LIMIT: usize = 1_000_000;
-/// Sketch precision: 2^14 registers (16 KiB); standard error 1.04/√16384 ≈ 0.81 %.
-pub const SKETCH_PRECISION: u8 = 14;
-/// What the report says when the sketch was used.
-pub const SKETCH_METHOD: &str = "hyperloglog++ (p=14, standard error 0.81%)";
-
-type Sketch = HyperLogLogPlus<u64, BuildHasherDefault<DefaultHasher>>;
-
-/// Distinct identities: an exact set while it holds at most `limit`, then a mergeable
-/// HyperLogLog++ sketch (the identities are already hashes; the sketch hashes them again with
-/// SipHash under fixed keys, so the same input gives the same count).
-pub struct DistinctCounter {
-    limit: usize,
-    exact: HashSet<u64>,
-    sketch: Option<Sketch>,
-}
-
-impl DistinctCounter {
-    pub fn new(limit: usize) -> DistinctCounter {
-        DistinctCounter {
-            limit,
-            exact: HashSet::new(),
-            sketch: None,
-        }
-    }
-
-    pub fn insert(&mut self, id: u64) {
-        if let Some(sketch) = &mut self.sketch {
-            sketch.insert(&id);
-            return;
-        }
-        if self.exact.insert(id) && self.exact.len() > self.limit {
-            // Precision 14 is in the crate's range (4..=18); were it refused, stay exact.
-            if let Ok(mut sketch) = Sketch::new(SKETCH_PRECISION, BuildHasherDefault::default()) {
-                for id in self.exact.drain() {
-                    sketch.insert(&id);
-                }
-                self.sketch = Some(sketch);
-            }
-        }
-    }
-
-    pub fn is_exact(&self) -> bool {
-        self.sketch.is_none()
-    }
-
-    pub fn count(&mut self) -> u64 {
-        match &mut self.sketch {
-            Some(sketch) => sketch.count().round() as u64,
-            None => self.exact.len() as u64,
-        }
-    }
+/// How users were counted when the stream's users were hash-sampled: the sample rate, the
+/// users sampled in the window and one standard error of the share.
+fn sampled_method(scale: u64, sampled_active: usize, share: Option<f64>) -> String {
+    // The share is a proportion over the sampled users; a sample of 1 in `scale` drawn from a
+    // finite set has the usual finite-population correction.
+    let se_points = share.map_or(0.0, |p| {
+        let p = p / 100.0;
+        let n = sampled_active.max(1) as f64;
+        let fpc = 1.0 - 1.0 / scale as f64;
+        100.0 * (p * (1.0 - p) * fpc / n).sqrt()
+    });
+    format!(
+        "hash sample of 1 in {scale} users ({sampled_active} sampled in the window; share \u{b1}{se_points:.1} points, 1 s.e.)"
+    )
 }
 
 /// An alert or page event that belongs to an outage.
@@ -157,16 +115,6 @@ fn pct(part: u64, whole: u64) -> Option<f64> {
 /// Users and requests inside [start, end) of the stream the outage was measured on.
 /// `since` is where the baseline begins: the end of the previous outage, if any.
 pub fn impact(outage: &Outage, stream: &StreamAggregate, since: Option<TimeNs>) -> Impact {
-    impact_with_limit(outage, stream, since, EXACT_USER_LIMIT)
-}
-
-/// [`impact`] with the exact-count limit as a parameter (tests use a small one).
-pub fn impact_with_limit(
-    outage: &Outage,
-    stream: &StreamAggregate,
-    since: Option<TimeNs>,
-    exact_limit: usize,
-) -> Impact {
     let start_s = second_of(outage.start);
     let end_s = second_of(outage.end);
     let (mut total, mut failed) = (0u64, 0u64);
@@ -177,8 +125,8 @@ pub fn impact_with_limit(
     // Users are kept per minute with the first and last second each was seen in it: a user of
     // an edge minute counts when that span reaches into the window.
     let first_minute = minute_of(outage.start);
-    let mut active = DistinctCounter::new(exact_limit);
-    let mut failing = DistinctCounter::new(exact_limit);
+    let mut active = HashSet::new();
+    let mut failing = HashSet::new();
     for (&m, u) in stream.users.range(first_minute..end_s) {
         let lo = (start_s - m).clamp(0, 60);
         let hi = (end_s - m).clamp(0, 60);
@@ -196,10 +144,16 @@ pub fn impact_with_limit(
             }
         }
     }
-    let exact = active.is_exact() && failing.is_exact();
-    let users_active = active.count();
-    // Two estimates can cross; the affected are a subset of the active.
-    let users_affected = failing.count().min(users_active);
+    // A failing user was active too (the sets are the same users, sampled alike).
+    let scale = stream.users.scale();
+    let users_active = active.len() as u64 * scale;
+    let users_affected = failing.len().min(active.len()) as u64 * scale;
+    let users_affected_pct = pct(users_affected, users_active);
+    let user_count_method = if stream.users.is_exact() {
+        "exact".to_string()
+    } else {
+        sampled_method(scale, active.len(), users_affected_pct)
+    };
     let identity = if stream.identity.by_user_field > 0 {
         UserIdentity::UserField
     } else if stream.identity.by_client_address > 0 {
@@ -227,9 +181,9 @@ pub fn impact_with_limit(
         duration_seconds: (outage.end - outage.start) / NS_PER_SEC,
         users_active,
         users_affected,
-        users_affected_pct: pct(users_affected, users_active),
+        users_affected_pct,
         user_identity: identity,
-        user_count_method: if exact { "exact" } else { SKETCH_METHOD },
+        user_count_method,
         requests_total: total,
         requests_failed: failed,
         requests_failed_pct: pct(failed, total),
@@ -418,7 +372,7 @@ pub fn response(outage: &Outage, aggregates: &Aggregates) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::{SecondCounts, StreamKey};
+    use crate::aggregate::{SecondCounts, StreamKey, StreamUsers};
     use crate::detect::Evidence;
     use crate::event::{AlertInfo, PageInfo, Severity, SourceKind};
 
@@ -459,13 +413,12 @@ mod tests {
                 },
             );
         }
-        let u = s.users.entry(120).or_default();
         for user in [1, 2, 3, 4] {
-            u.see(user, 10, user != 4);
+            s.users.see(120, user, 10, user != 4);
         }
         // Seen only before the window starts inside its first minute: not active in it.
-        s.users.entry(60).or_default().see(8, 30, true);
-        s.users.entry(360).or_default().see(9, 0, false);
+        s.users.see(60, 8, 30, true);
+        s.users.see(360, 9, 0, false);
         let i = impact(&outage(120, 300), &s, None);
         assert_eq!(i.requests_total, 6);
         assert_eq!(i.requests_failed, 3);
@@ -508,34 +461,57 @@ mod tests {
         let mut s = StreamAggregate::default();
         // Window [90, 150): minute 60 has a user at :10 (before) and one at :40 (inside);
         // minute 120 has one at :20 (inside) and one at :45 (after).
-        s.users.entry(60).or_default().see(1, 10, true);
-        s.users.entry(60).or_default().see(2, 40, true);
-        s.users.entry(120).or_default().see(3, 20, false);
-        s.users.entry(120).or_default().see(4, 45, true);
+        s.users.see(60, 1, 10, true);
+        s.users.see(60, 2, 40, true);
+        s.users.see(120, 3, 20, false);
+        s.users.see(120, 4, 45, true);
         let i = impact(&outage(90, 150), &s, None);
         assert_eq!((i.users_active, i.users_affected), (2, 1));
     }
 
+    /// A well-spread 64-bit identity for test user `n` (splitmix64), like the hashes the
+    /// aggregate keeps.
+    fn identity(n: u64) -> u64 {
+        let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
     #[test]
-    fn past_the_limit_users_are_counted_by_sketch_within_its_error() {
-        let mut s = StreamAggregate::default();
-        for user in 0..40_000u64 {
-            let minute = 60 * (user as i64 % 30);
-            s.users
-                .entry(minute)
-                .or_default()
-                .see(user * 7919, 5, user % 4 == 0);
-        }
-        let exact = impact(&outage(0, 1_800), &s, None);
+    fn past_the_budget_users_are_sampled_and_counted_within_the_error() {
+        let fill = |s: &mut StreamAggregate| {
+            for user in 0..40_000u64 {
+                let minute = 60 * (user as i64 % 30);
+                s.users.see(minute, identity(user), 5, user % 4 == 0);
+            }
+        };
+        let mut whole = StreamAggregate::default();
+        fill(&mut whole);
+        let exact = impact(&outage(0, 1_800), &whole, None);
         assert_eq!(exact.user_count_method, "exact");
-        assert_eq!(exact.users_active, 40_000);
-        let sketched = impact_with_limit(&outage(0, 1_800), &s, None, 1_000);
-        assert_eq!(sketched.user_count_method, SKETCH_METHOD);
-        // Four standard errors of a p=14 sketch.
-        let err = (sketched.users_active as f64 - 40_000.0).abs() / 40_000.0;
-        assert!(err < 0.035, "{}", sketched.users_active);
-        let pct = sketched.users_affected_pct.unwrap_or(0.0);
-        assert!((pct - 25.0).abs() < 2.0, "{pct}");
+        assert_eq!((exact.users_active, exact.users_affected), (40_000, 10_000));
+        let mut small = StreamAggregate {
+            users: StreamUsers::with_budget(2_000),
+            ..StreamAggregate::default()
+        };
+        fill(&mut small);
+        assert!(small.users.scale() >= 16, "{}", small.users.scale());
+        let sampled = impact(&outage(0, 1_800), &small, None);
+        assert!(
+            sampled.user_count_method.starts_with("hash sample of 1 in"),
+            "{}",
+            sampled.user_count_method
+        );
+        // Within four standard errors: 1/sqrt(n) on the count, sqrt(p(1-p)/n) on the share.
+        let n = 40_000.0 / small.users.scale() as f64;
+        let err = (sampled.users_active as f64 - 40_000.0).abs() / 40_000.0;
+        assert!(err < 4.0 / n.sqrt(), "{}", sampled.users_active);
+        let pct = sampled.users_affected_pct.unwrap_or(0.0);
+        assert!(
+            (pct - 25.0).abs() < 400.0 * (0.25f64 * 0.75 / n).sqrt(),
+            "{pct}"
+        );
     }
 
     #[test]

@@ -410,16 +410,19 @@ fn impact_section(w: &Writer, blocks: &mut Vec<Block>) {
                         .unwrap_or_default()
                 ),
             ),
-            row(
-                "Users identified by",
+            row("Users identified by", {
+                let how = if i.user_count_method == "exact" {
+                    "exact count"
+                } else {
+                    i.user_count_method.as_str()
+                };
                 match i.user_identity {
-                    crate::impact::UserIdentity::ClientAddress => format!(
-                        "client address: the logs carry no user field ({} count)",
-                        i.user_count_method
-                    ),
-                    other => format!("{} ({} count)", other.as_str(), i.user_count_method),
-                },
-            ),
+                    crate::impact::UserIdentity::ClientAddress => {
+                        format!("client address: the logs carry no user field ({how})")
+                    }
+                    other => format!("{} ({how})", other.as_str()),
+                }
+            }),
             row("Measured on", o.outage.stream.label()),
         ];
         if !o.outage.evidence.agreeing_streams.is_empty() {

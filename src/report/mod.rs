@@ -147,13 +147,13 @@ fn chart_data(a: &Analysis) -> ChartData {
         let mut m = m0;
         while m <= m1 {
             let c = stream.minutes.get(&m).copied().unwrap_or_default();
-            let u = stream.users.get(&m);
+            let (users_active, users_failing) = stream.users.estimate_in_minute(m);
             minutes.push(MinutePoint {
                 minute: m,
                 requests: c.requests,
                 failed: c.failed,
-                users_active: u.map_or(0, |u| u.active.len() as u64),
-                users_failing: u.map_or(0, |u| u.failing.len() as u64),
+                users_active,
+                users_failing,
             });
             m += 60;
         }
