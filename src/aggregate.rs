@@ -17,7 +17,7 @@ use crate::event::{
 };
 use crate::ingest::{EventSink, SplitSink};
 use crate::notable::{self, Change};
-use crate::template::{request_template_into, template_of_into};
+use crate::template::{TemplateCache, request_template_into};
 
 /// Distinct templates tracked; later new ones are only counted.
 pub const MAX_TEMPLATES: usize = 5_000;
@@ -467,6 +467,7 @@ struct Scratch {
     route: (String, u16),
     /// In a partial aggregate (no route cap of its own).
     is_partial: bool,
+    templates: TemplateCache,
 }
 
 impl Default for Scratch {
@@ -479,6 +480,7 @@ impl Default for Scratch {
             template: (SourceKind::App, String::new()),
             route: (String::new(), 0),
             is_partial: false,
+            templates: TemplateCache::default(),
         }
     }
 }
@@ -712,7 +714,10 @@ impl Aggregates {
                 status,
                 &mut key.1,
             ),
-            _ => template_of_into(&event.message, &mut key.1),
+            _ => self
+                .scratch
+                .templates
+                .template_into(&event.message, &mut key.1),
         }
         let is_error = event.severity.is_error() || event.is_failed_request();
         if let Some(stats) = self.templates.get_mut(key) {

@@ -8,6 +8,7 @@
 //! (He et al., "Drain: An Online Log Parsing Approach with Fixed Depth Tree", ICWS 2017).
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 
 /// The mask that stands for a variable token.
 pub const WILDCARD: &str = "<*>";
@@ -33,7 +34,17 @@ pub fn template_of_into(message: &str, out: &mut String) {
     // ("<*> <*> <*>" → "<*>") so variable-length lists match. Leading empty tokens leave no
     // space behind; other empty tokens keep their spaces.
     let mut last_was_wildcard = false;
-    for (i, token) in message.split(' ').enumerate() {
+    // Tokens as `split(' ')` gives them, found by a plain byte loop (they are short).
+    let bytes = message.as_bytes();
+    let mut from = 0;
+    for i in 0.. {
+        let end = bytes[from..]
+            .iter()
+            .position(|&c| c == b' ')
+            .map_or(bytes.len(), |k| from + k);
+        let token = &message[from..end];
+        let last = end == bytes.len();
+        from = end + 1;
         let start = out.len();
         if i > 0 && start > 0 {
             out.push(' ');
@@ -42,9 +53,58 @@ pub fn template_of_into(message: &str, out: &mut String) {
         if is_wildcard && last_was_wildcard {
             // The space before it goes too.
             out.truncate(start);
-            continue;
+        } else {
+            last_was_wildcard = is_wildcard;
         }
-        last_was_wildcard = is_wildcard;
+        if last {
+            break;
+        }
+    }
+}
+
+/// Slots of a [`TemplateCache`] (a power of two).
+const CACHE_SLOTS: usize = 512;
+/// Messages longer than this are masked every time (they rarely repeat word for word).
+const CACHE_MAX_MESSAGE: usize = 200;
+
+/// The templates of recently seen messages. Most log lines repeat a message word for word
+/// ("login ok", "relation \"sessions\" does not exist"): such a line costs a hash and a compare
+/// instead of a masking pass. Direct-mapped; the slots' buffers are reused, so a miss allocates
+/// nothing once they are warm.
+#[derive(Debug, Clone)]
+pub struct TemplateCache {
+    slots: Vec<(String, String)>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl Default for TemplateCache {
+    fn default() -> Self {
+        TemplateCache {
+            slots: vec![(String::new(), String::new()); CACHE_SLOTS],
+            hasher: foldhash::fast::FixedState::with_seed(0x7465_6d70_6c61_7465),
+        }
+    }
+}
+
+impl TemplateCache {
+    /// [`template_of_into`], from the cache when `message` was seen lately.
+    pub fn template_into(&mut self, message: &str, out: &mut String) {
+        if message.len() > CACHE_MAX_MESSAGE {
+            template_of_into(message, out);
+            return;
+        }
+        let slot = self.hasher.hash_one(message) as usize & (CACHE_SLOTS - 1);
+        let (seen, template) = &mut self.slots[slot];
+        if seen == message {
+            out.clear();
+            out.push_str(template);
+            return;
+        }
+        template_of_into(message, out);
+        seen.clear();
+        seen.push_str(message);
+        template.clear();
+        template.push_str(out);
     }
 }
 
@@ -301,6 +361,69 @@ fn needs_mask(core: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The masking pass written with `split(' ')`, as it first was: the oracle for the byte loop.
+    fn template_by_split(message: &str) -> String {
+        let mut out = String::new();
+        let message = crate::ingest::formats::truncate_str(message, MAX_TEMPLATE_INPUT);
+        let mut last_was_wildcard = false;
+        for (i, token) in message.split(' ').enumerate() {
+            let start = out.len();
+            if i > 0 && start > 0 {
+                out.push(' ');
+            }
+            let is_wildcard = !token.is_empty() && push_masked(token, &mut out);
+            if is_wildcard && last_was_wildcard {
+                out.truncate(start);
+                continue;
+            }
+            last_was_wildcard = is_wildcard;
+        }
+        out
+    }
+
+    #[test]
+    fn tokens_are_split_as_split_splits_them() {
+        for m in [
+            "",
+            " ",
+            "  ",
+            "a",
+            " a",
+            "a ",
+            "  a  b  ",
+            "took 12 ms 13 14 done",
+            "1 2 3",
+            " 1  2 x 3 ",
+            "<*> <*> y",
+            "é 3 ü",
+            "user=42 , (id=7),",
+        ] {
+            assert_eq!(template_of(m), template_by_split(m), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn the_cache_gives_what_masking_gives() {
+        let mut cache = TemplateCache::default();
+        let mut out = String::new();
+        let messages = [
+            "login ok user=u-00412 took=12ms",
+            "relation \"sessions\" does not exist at character 31",
+            "",
+            "login ok user=u-00412 took=12ms",
+            "upstream timeout after 3000ms to 10.0.4.17:5432",
+        ];
+        for round in 0..3 {
+            for (i, m) in messages.iter().enumerate() {
+                let long = format!("{m} {}", "x".repeat(CACHE_MAX_MESSAGE * (i % 2)));
+                for text in [*m, long.as_str()] {
+                    cache.template_into(text, &mut out);
+                    assert_eq!(out, template_of(text), "round {round}: {text}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn masks_numbers_and_ids_keeps_names() {

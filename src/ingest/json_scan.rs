@@ -7,6 +7,37 @@
 
 use std::borrow::Cow;
 
+/// Bytes of a string looked at eight at a time before handing the rest to memchr2.
+const SHORT_STRING: usize = 32;
+
+/// The first `"` or `\\` in `b`. Most strings in a log line are short, so the first
+/// [`SHORT_STRING`] bytes are searched eight at a time in a `u64` (a byte equal to the target
+/// becomes a zero byte, and the lowest zero byte of a word is found exactly), the rest by memchr2.
+fn quote_or_backslash(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let mut i = 0;
+    while i + 8 <= b.len() && i < SHORT_STRING {
+        let word: [u8; 8] = b[i..i + 8].try_into().unwrap_or([0; 8]);
+        let v = u64::from_le_bytes(word);
+        let found =
+            zero_bytes(v ^ (ONES * u64::from(b'"'))) | zero_bytes(v ^ (ONES * u64::from(b'\\')));
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    if i < SHORT_STRING {
+        // Fewer than eight bytes left.
+        return b[i..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\')
+            .map(|k| i + k);
+    }
+    memchr::memchr2(b'"', b'\\', &b[i..]).map(|k| i + k)
+}
+
 /// Nesting the scanner follows (serde_json stops at 128).
 const MAX_DEPTH: usize = 64;
 
@@ -88,7 +119,7 @@ impl<'a> Scanner<'a> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            let at = self.i + memchr::memchr2(b'"', b'\\', &self.b[self.i..])?;
+            let at = self.i + quote_or_backslash(&self.b[self.i..])?;
             if self.b[at] == b'"' {
                 self.i = at + 1;
                 return Some((&self.text[start..at], escaped));
@@ -255,6 +286,28 @@ mod tests {
         assert_eq!(m[0].1.text().unwrap(), "x\"y");
         assert_eq!(m[1].1, Raw::Num("-12.5"));
         assert_eq!(m[4].1, Raw::Object);
+    }
+
+    #[test]
+    fn quote_or_backslash_finds_the_first_one_anywhere() {
+        for len in 0..80 {
+            for at in 0..=len {
+                for target in [b'"', b'\\'] {
+                    // Bytes next to the targets, and high ones, to trip a word-wise search.
+                    let mut b: Vec<u8> = (0..len)
+                        .map(|k| [b'!', b'#', b'[', b']', 0xc3, 0x21][k % 6])
+                        .collect();
+                    if at < len {
+                        b[at] = target;
+                        if at + 1 < len {
+                            b[at + 1] = b'"';
+                        }
+                    }
+                    let want = b.iter().position(|&c| c == b'"' || c == b'\\');
+                    assert_eq!(quote_or_backslash(&b), want, "len {len} at {at}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -303,13 +303,23 @@ struct FastKeys {
     count: usize,
 }
 
-/// FNV-1a over the key's bytes: cheap for short keys.
+/// A key's length and first, middle and last bytes, mixed: enough to spread the few dozen
+/// known keys over the table, and four loads whatever the key's length.
 fn key_hash(key: &str) -> usize {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in key.bytes() {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-    }
-    h as usize
+    let b = key.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return 0;
+    };
+    let v = (b.len() as u32)
+        | u32::from(first) << 8
+        | u32::from(b[b.len() / 2]) << 16
+        | u32::from(last) << 24;
+    (v.wrapping_mul(0x9e37_79b1) >> 16) as usize
+}
+
+/// Byte-wise equality, inlined (keys are short; a `memcmp` call costs more than the compare).
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 impl FastKeys {
@@ -374,7 +384,7 @@ impl FastKeys {
         let mut slot = key_hash(key) & mask;
         loop {
             match self.table[slot] {
-                Some((name, id)) if name == key => return Some(usize::from(id)),
+                Some((name, id)) if same_key(name, key) => return Some(usize::from(id)),
                 Some(_) => slot = (slot + 1) & mask,
                 None => return None,
             }

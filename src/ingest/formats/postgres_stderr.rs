@@ -326,7 +326,12 @@ fn fast_user(prefix: &str) -> Option<&str> {
     let known = |v: &str| !v.is_empty() && v != "unknown" && v != "local";
     let b = prefix.as_bytes();
     let mut user = None;
-    let mut i = 0;
+    // Every `key=value` has an `=`: most prefixes have none, and skip the scan.
+    let mut i = if memchr::memchr(b'=', b).is_some() {
+        0
+    } else {
+        b.len()
+    };
     while i < b.len() {
         if i > 0 && is_word(b[i - 1]) {
             i += 1;
@@ -368,6 +373,7 @@ fn fast_user(prefix: &str) -> Option<&str> {
         return user;
     }
     // `user@db`: at the start or after a space or `[`, leftmost.
+    memchr::memchr(b'@', b)?;
     let starts = std::iter::once(0).chain(
         b.iter()
             .enumerate()
