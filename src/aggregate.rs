@@ -132,6 +132,7 @@ fn merge_spans(into: &mut UserSpans, mut other: UserSpans) {
     if other.len() > into.len() {
         std::mem::swap(into, &mut other);
     }
+    into.reserve(other.len());
     for (user, span) in other {
         into.entry(user)
             .and_modify(|s| s.widen(span))
@@ -241,11 +242,18 @@ impl StreamUsers {
         if !Self::keeps(self.level, user) {
             return;
         }
-        let mut added = 0;
-        update_at(&mut self.minutes, minute, |users| {
-            added = users.see(user, second, failed)
-        });
-        self.entries += added;
+        let users = match self.minutes.last_entry() {
+            Some(last) if *last.key() == minute => last.into_mut(),
+            last => {
+                // A new minute is sized like the one before: no rehashing while it fills.
+                let hint = last.map_or(0, |l| l.get().active.len());
+                self.minutes.entry(minute).or_insert_with(|| MinuteUsers {
+                    active: UserSpans::with_capacity_and_hasher(hint, Default::default()),
+                    failing: UserSpans::default(),
+                })
+            }
+        };
+        self.entries += users.see(user, second, failed);
         if self.entries > self.budget {
             self.shrink();
         }
