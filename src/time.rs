@@ -523,6 +523,11 @@ pub struct MinuteCache {
 }
 
 impl MinuteCache {
+    /// The last minute converted, with its UTC start, when it converts linearly.
+    pub fn linear_minute(&self) -> Option<(NaiveDateTime, TimeNs)> {
+        self.minute
+    }
+
     /// `naive` in `zone` as `convert` gives it (`convert(time, true)` for the line itself, so
     /// notes are taken once; `false` for the probes at the edges of its minute).
     pub fn to_utc(
@@ -558,6 +563,64 @@ impl MinuteCache {
             self.zone.push_str(zone);
         }
         Ok(t)
+    }
+}
+
+/// The last ISO 8601 timestamp's minute as written (`YYYY-MM-DDTHH:MM`), its zone text and its
+/// UTC start, kept when that minute converts linearly. A line of the same minute and zone text
+/// then costs reading its seconds: what [`split_iso`] and a [`MinuteCache`] hit would give.
+#[derive(Debug, Clone, Default)]
+pub struct IsoMinute {
+    minute: Option<([u8; 16], TimeNs)>,
+    zone: String,
+}
+
+impl IsoMinute {
+    /// `s` to UTC when it is written in the remembered minute and zone.
+    pub fn get(&self, s: &str) -> Option<TimeNs> {
+        let (prefix, base) = self.minute.as_ref()?;
+        let b = s.as_bytes();
+        if b.get(..16)? != prefix || b.get(16) != Some(&b':') {
+            return None;
+        }
+        let sec = digits(b, 17, 2).filter(|s| *s < 60)?;
+        let mut end = 19;
+        let mut nano = 0;
+        if matches!(b.get(end), Some(b'.' | b',')) {
+            let from = end + 1;
+            end = from;
+            while b.get(end).is_some_and(u8::is_ascii_digit) {
+                end += 1;
+            }
+            nano = fraction_ns(&b[from..end])?;
+        }
+        (s.get(end..)? == self.zone).then(|| base + i64::from(sec) * NS_PER_SEC + i64::from(nano))
+    }
+
+    /// Remembers the minute of `s` (written as [`split_iso`] read it into `naive` and `zone`)
+    /// when `minute` (the cache's last linear minute) is the minute of `naive`.
+    pub fn remember(
+        &mut self,
+        s: &str,
+        naive: &NaiveDateTime,
+        zone: &str,
+        minute: Option<(NaiveDateTime, TimeNs)>,
+    ) {
+        self.minute = None;
+        let b = s.as_bytes();
+        // Only text that `split_iso` reads as written (no surrounding blanks).
+        if !b.first().is_some_and(u8::is_ascii_digit) || s.trim_end().len() != s.len() {
+            return;
+        }
+        let start = naive.with_second(0).and_then(|n| n.with_nanosecond(0));
+        if let (Some(prefix), Some(start), Some((cached, base))) = (b.get(..16), start, minute)
+            && cached == start
+            && let Ok(prefix) = <[u8; 16]>::try_from(prefix)
+        {
+            self.minute = Some((prefix, base));
+            self.zone.clear();
+            self.zone.push_str(zone);
+        }
     }
 }
 

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::event::{Event, EventView, Severity, SourceKind, TimeNs};
 use crate::time::{
-    MinuteCache, TimeContext, TimeError, TimeNotes, YearlessTime, local_to_utc, split_iso,
-    yearless_near, yearless_to_utc, zone_to_utc,
+    IsoMinute, MinuteCache, TimeContext, TimeError, TimeNotes, YearlessTime, local_to_utc,
+    split_iso, yearless_near, yearless_to_utc, zone_to_utc,
 };
 
 pub mod alertmanager;
@@ -130,6 +130,8 @@ pub struct FileContext {
     state: Option<Box<dyn Any + Send>>,
     /// The last minute converted to UTC (most lines share their minute with the line before).
     minute_cache: MinuteCache,
+    /// The last ISO timestamp's minute as written, for lines of the same minute.
+    iso_minute: IsoMinute,
 }
 
 impl FileContext {
@@ -142,6 +144,7 @@ impl FileContext {
             notes: Vec::new(),
             state: None,
             minute_cache: MinuteCache::default(),
+            iso_minute: IsoMinute::default(),
         }
     }
 
@@ -151,8 +154,14 @@ impl FileContext {
 
     /// An ISO 8601 timestamp with or without zone, ambiguous abbreviations noted.
     pub fn iso(&mut self, s: &str) -> Result<TimeNs, TimeError> {
+        if let Some(t) = self.iso_minute.get(s) {
+            return Ok(t);
+        }
         let (naive, zone) = split_iso(s)?;
-        self.zoned(&naive, zone)
+        let t = self.zoned(&naive, zone)?;
+        self.iso_minute
+            .remember(s, &naive, zone, self.minute_cache.linear_minute());
+        Ok(t)
     }
 
     /// A local time with what the log wrote as its zone (possibly nothing).
@@ -637,6 +646,42 @@ pub mod json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_times_of_a_remembered_minute_read_as_a_fresh_parse_reads_them() {
+        let lines = [
+            "2023-10-15T15:00:01.204-04:00",
+            "2023-10-15T15:00:02.2-04:00",
+            "2023-10-15T15:00:02,123456789123-04:00",
+            "2023-10-15T15:00:59-04:00",
+            "2023-10-15T15:00:60-04:00",
+            "2023-10-15T15:00:03.-04:00",
+            "2023-10-15T15:00:04.5Z",
+            "2023-10-15T15:00:05.5-04:00 ",
+            "2023-10-15T15:00:06.5 -04:00",
+            "2023-10-15T15:00:07.5-04:00",
+            "2023-10-15T15:01:07.5-04:00",
+            "2023-10-15 15:01:08.5-04:00",
+            "2023-10-15T15:01:09.5",
+            "2023-10-15T15:01:10.5",
+            "2023-11-05T01:30:00.5",
+            "2023-11-05T01:30:01.5",
+            "2023-10-15T15:01:11.5 EDT",
+            "2023-10-15T15:01:12.5 EDT",
+            "2023-10-15T15:01:13.5 +0000 UTC m=+0.001",
+            "2023-10-15T15:01:14.5 +0000 UTC m=+0.002",
+        ];
+        let context = || {
+            let mut parse = ParseContext::default();
+            parse.time.assume_tz = chrono_tz::America::New_York;
+            FileContext::new(parse)
+        };
+        let mut warm = context();
+        for line in lines {
+            let fresh = context().iso(line);
+            assert_eq!(warm.iso(line), fresh, "{line}");
+        }
+    }
 
     #[test]
     fn names_are_unique_and_every_format_has_an_example() {
