@@ -624,6 +624,56 @@ impl IsoMinute {
     }
 }
 
+/// The last Common Log Format time's minute as written (`15/Oct/2023:15:00`), what followed
+/// it as its zone, and its UTC start: a time of the same minute and zone text is read from its
+/// seconds, as [`parse_clf`] would read it (a fixed offset or UTC: always linear).
+#[derive(Debug, Clone, Default)]
+pub struct ClfMinute {
+    minute: Option<([u8; 17], TimeNs)>,
+    zone: Option<String>,
+}
+
+impl ClfMinute {
+    /// Splits `s` into its minute text, seconds and nanoseconds, and zone (what [`parse_clf`]
+    /// reads there), or `None` for a leap second or anything unusual.
+    fn split(s: &str) -> Option<(&[u8], u32, u32, Option<&str>)> {
+        let (local, zone) = match s.split_once(' ') {
+            Some((l, z)) => (l, Some(z)),
+            None => (s, None),
+        };
+        let b = local.as_bytes();
+        if b.len() < 20 || b[17] != b':' {
+            return None;
+        }
+        let sec = digits(b, 18, 2).filter(|s| *s < 60)?;
+        let nano = match b.get(20) {
+            None => 0,
+            Some(b'.' | b',') => fraction_ns(&b[21..])?,
+            Some(_) => return None,
+        };
+        Some((&b[..17], sec, nano, zone))
+    }
+
+    /// `s` to UTC when it is written in the remembered minute and zone.
+    pub fn get(&self, s: &str) -> Option<TimeNs> {
+        let (prefix, base) = self.minute.as_ref()?;
+        let (minute, sec, nano, zone) = Self::split(s)?;
+        (minute == prefix && zone == self.zone.as_deref())
+            .then(|| base + i64::from(sec) * NS_PER_SEC + i64::from(nano))
+    }
+
+    /// Remembers the minute of `s`, which [`parse_clf`] read as `t`.
+    pub fn remember(&mut self, s: &str, t: TimeNs) {
+        self.minute = None;
+        if let Some((minute, sec, nano, zone)) = Self::split(s)
+            && let Ok(prefix) = <[u8; 17]>::try_from(minute)
+        {
+            self.minute = Some((prefix, t - i64::from(sec) * NS_PER_SEC - i64::from(nano)));
+            self.zone = zone.map(str::to_string);
+        }
+    }
+}
+
 /// Parses the Common Log Format time `15/Oct/2023:15:00:00 -0400` (HAProxy adds milliseconds:
 /// `25/Feb/2019:16:19:48.143`, and may leave the offset out, then `assume_tz` applies).
 pub fn parse_clf(s: &str) -> Result<TimeNs, TimeError> {

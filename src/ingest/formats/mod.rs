@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::event::{Event, EventView, Severity, SourceKind, TimeNs};
 use crate::time::{
-    IsoMinute, MinuteCache, TimeContext, TimeError, TimeNotes, YearlessTime, local_to_utc,
-    split_iso, yearless_near, yearless_to_utc, zone_to_utc,
+    ClfMinute, IsoMinute, MinuteCache, TimeContext, TimeError, TimeNotes, YearlessTime,
+    local_to_utc, split_iso, yearless_near, yearless_to_utc, zone_to_utc,
 };
 
 pub mod alertmanager;
@@ -132,6 +132,8 @@ pub struct FileContext {
     minute_cache: MinuteCache,
     /// The last ISO timestamp's minute as written, for lines of the same minute.
     iso_minute: IsoMinute,
+    /// The same for Common Log Format times.
+    clf_minute: ClfMinute,
 }
 
 impl FileContext {
@@ -145,6 +147,7 @@ impl FileContext {
             state: None,
             minute_cache: MinuteCache::default(),
             iso_minute: IsoMinute::default(),
+            clf_minute: ClfMinute::default(),
         }
     }
 
@@ -161,6 +164,16 @@ impl FileContext {
         let t = self.zoned(&naive, zone)?;
         self.iso_minute
             .remember(s, &naive, zone, self.minute_cache.linear_minute());
+        Ok(t)
+    }
+
+    /// A Common Log Format time ([`crate::time::parse_clf`]).
+    pub fn clf(&mut self, s: &str) -> Result<TimeNs, TimeError> {
+        if let Some(t) = self.clf_minute.get(s) {
+            return Ok(t);
+        }
+        let t = crate::time::parse_clf(s)?;
+        self.clf_minute.remember(s, t);
         Ok(t)
     }
 
@@ -680,6 +693,30 @@ mod tests {
         for line in lines {
             let fresh = context().iso(line);
             assert_eq!(warm.iso(line), fresh, "{line}");
+        }
+    }
+
+    #[test]
+    fn clf_times_of_a_remembered_minute_read_as_a_fresh_parse_reads_them() {
+        let lines = [
+            "15/Oct/2023:15:00:01 -0400",
+            "15/Oct/2023:15:00:02 -0400",
+            "15/Oct/2023:15:00:03.143 -0400",
+            "15/Oct/2023:15:00:04,1 -0400",
+            "15/Oct/2023:15:00:60 -0400",
+            "15/Oct/2023:15:00:05. -0400",
+            "15/Oct/2023:15:00:06 +0000",
+            "15/Oct/2023:15:00:07",
+            "15/Oct/2023:15:00:08",
+            "15/Oct/2023:15:00:09 -0400 ",
+            "15/Oct/2023:15:00:10 -0400",
+            "15/Oct/2023:15:01:10 -0400",
+            "15/oct/2023:15:01:11 -0400",
+            "15/Oct/2023:15:01:1x -0400",
+        ];
+        let mut warm = FileContext::new(ParseContext::default());
+        for line in lines {
+            assert_eq!(warm.clf(line), crate::time::parse_clf(line), "{line}");
         }
     }
 

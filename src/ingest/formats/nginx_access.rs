@@ -201,10 +201,10 @@ impl LineFormat for NginxAccess {
         }
     }
 
-    fn parse_view<'a>(&self, line: &'a str, _cx: &mut FileContext) -> Option<FastLine<'a>> {
+    fn parse_view<'a>(&self, line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>> {
         let f = scan_access(line)?;
         // A time the access layout cannot read sends the line to the error-log reading.
-        let time = parse_clf(f.time).ok()?;
+        let time = cx.clf(f.time).ok()?;
         let (method, path) = split_request(f.request);
         Some(FastLine::Record(EventView {
             time,
