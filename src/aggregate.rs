@@ -278,16 +278,31 @@ impl StreamUsers {
         self.entries = self.minutes.values().map(MinuteUsers::len).sum();
     }
 
-    fn merge(&mut self, mut other: StreamUsers) {
+    fn merge(&mut self, other: StreamUsers) {
         let level = self.level.max(other.level);
         self.set_level(level);
-        other.set_level(level);
-        for (m, u) in other.minutes {
-            match self.minutes.entry(m) {
-                Entry::Vacant(v) => {
-                    v.insert(u);
+        if other.level < level {
+            // Sample the other part while taking it in (a part of a chunk is small, and
+            // filtering it apart first would rebuild its tables).
+            for (m, u) in other.minutes {
+                let mine = self.minutes.entry(m).or_default();
+                for (from, into) in [(u.active, &mut mine.active), (u.failing, &mut mine.failing)] {
+                    for (user, span) in from {
+                        if Self::keeps(level, user) {
+                            see_in(into, user, span);
+                        }
+                    }
                 }
-                Entry::Occupied(mut o) => o.get_mut().merge(u),
+            }
+            self.minutes.retain(|_, users| users.len() > 0);
+        } else {
+            for (m, u) in other.minutes {
+                match self.minutes.entry(m) {
+                    Entry::Vacant(v) => {
+                        v.insert(u);
+                    }
+                    Entry::Occupied(mut o) => o.get_mut().merge(u),
+                }
             }
         }
         self.entries = self.minutes.values().map(MinuteUsers::len).sum();
