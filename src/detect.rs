@@ -889,10 +889,10 @@ const EDGE_GAP_SECS: i64 = 60;
 /// return to the baseline, the edge moves to the lasting episode. An episode lasts when it is
 /// `min_secs` long, or longer than a blip (`max_blip_secs`) and as intense as the outage (at
 /// least half the failure rate of its longest episode): a flapping outage's first or last flap
-/// of a minute or so is part of it, a bad minute of background failures beside it is not. The
-/// edge moves to
-/// the likeliest onset (end) in the quiet stretch before (after) it, snapped to a failing
-/// request as in [`refine`]. Episodes are found at a rate between the baseline and the
+/// of a minute or so is part of it, a bad minute of background failures beside it is not (nor
+/// is a shorter flap, unless it keeps the outage's rhythm: see below). The edge moves to the
+/// likeliest onset (end) in the quiet stretch before (after) it, snapped to a failing request
+/// as in [`refine`]. Episodes are found at a rate between the baseline and the
 /// window's (their geometric mean, but at least a quarter of the window's: over a baseline
 /// near zero, the quiet stretch must still weigh), so a burst of background failures still
 /// stands apart.
@@ -920,10 +920,27 @@ fn trim_edge_blips(
         let len = e.1 - e.0;
         len >= min_secs || len > max_blip_secs && 2.0 * intensity(e) >= outage_rate
     };
-    let (Some(first), Some(last)) = (found.iter().position(long), found.iter().rposition(long))
+    let (Some(mut first), Some(mut last)) =
+        (found.iter().position(long), found.iter().rposition(long))
     else {
         return (start, end);
     };
+    // A flapping outage (two lasting episodes or more) has a rhythm: an episode beside it, as
+    // intense as the outage and no further from it than its own flaps are from each other, is
+    // its first (last) flap, however short (the fault may end in the middle of one).
+    let rhythm = (first..last)
+        .map(|k| found[k + 1].0 - found[k].1)
+        .max()
+        .unwrap_or(0);
+    if found[first..=last].iter().filter(|e| long(e)).count() >= 2 {
+        let flap = |e: &(i64, i64), gap: i64| gap <= rhythm && 2.0 * intensity(e) >= outage_rate;
+        while first > 0 && flap(&found[first - 1], found[first].0 - found[first - 1].1) {
+            first -= 1;
+        }
+        while last + 1 < found.len() && flap(&found[last + 1], found[last + 1].0 - found[last].1) {
+            last += 1;
+        }
+    }
     let mut new_start = start;
     if first > 0 && found[first].0 - found[first - 1].1 >= EDGE_GAP_SECS {
         let body = found[first].0;
@@ -1796,6 +1813,34 @@ mod tests {
         assert_eq!(start, 100 * 60);
         // The last failing minute is 137; its failures fill its first half.
         assert!((137 * 60..=138 * 60).contains(&end), "end {end}");
+    }
+
+    #[test]
+    fn a_flapping_outage_keeps_its_short_first_and_last_flaps() {
+        // 300 a minute, 1 % failing in even minutes; half the requests fail in flaps of 40 s,
+        // 90 s, 100 s and 45 s, 70 s apart: the first and last flaps are shorter than a blip
+        // but keep the rhythm.
+        let mut s = stream(300, |_| 300, |m, _| u64::from(m % 2 == 0) * 3);
+        let t0 = 151 * 60 + 10;
+        let flaps = [(0, 40), (110, 200), (270, 370), (440, 485)];
+        for (sec, c) in s.seconds.iter_mut() {
+            let t = *sec - t0;
+            if flaps.iter().any(|&(a, b)| (a..b).contains(&t)) {
+                c.failed = c.requests.div_ceil(2);
+            }
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert!((start - t0).abs() <= 2, "start {start} vs {t0}");
+        assert!((end - (t0 + 485)).abs() <= 2, "end {end} vs {}", t0 + 485);
     }
 
     #[test]
