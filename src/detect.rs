@@ -52,8 +52,20 @@ pub struct DetectConfig {
     pub min_silence_secs: i64,
     /// A window's longest elevated episode (see [`episodes`]) must last this long (seconds)
     /// unless the window holds several: a burst of a minute or less is a blip, even two in a
-    /// row. Also the length below which an episode at a window's edge is trimmed off as a blip.
+    /// row. Also the length from which an episode at a window's edge is never trimmed off as
+    /// a blip.
     pub min_episode_secs: i64,
+    /// Longest burst that is a blip (seconds): a window must last longer than this to be kept
+    /// at all, and an episode at a window's edge longer than this is kept when it is as
+    /// intense as the outage (a flapping outage's first or last flap).
+    pub max_blip_secs: i64,
+    /// A window longer than a blip but shorter than `min_window_secs` is kept when the evidence
+    /// is strong: at least this share of its requests fail...
+    pub short_min_share: f64,
+    /// ... at least this many times the baseline rate...
+    pub short_min_ratio: f64,
+    /// ... and at least this many requests fail in it.
+    pub short_min_failed: u64,
 }
 
 impl Default for DetectConfig {
@@ -71,6 +83,10 @@ impl Default for DetectConfig {
             min_missing_requests: 20.0,
             min_silence_secs: 60,
             min_episode_secs: 75,
+            max_blip_secs: 60,
+            short_min_share: 0.25,
+            short_min_ratio: 5.0,
+            short_min_failed: 50,
         }
     }
 }
@@ -828,14 +844,55 @@ fn sustained(
     found.len() >= FLAPPING_EPISODES || found.iter().any(|(a, b)| b - a >= min_secs)
 }
 
+/// Whether a refined window of requests is an outage rather than a blip. Normally it must
+/// last `min_window_secs`, hold 80 % of its failures over `min_core_secs` and have a sustained
+/// episode ([`sustained`]). A shorter window that still lasts longer than a blip is kept when
+/// the evidence leaves no doubt: its core and its longest episode last longer than a blip too
+/// (80 % of its failures spread over at least 80 % of the blip length, so a burst stretched by
+/// a few background failures on either side does not pass), and a large share of its requests
+/// fail, many times the baseline, in numbers — the wandering of a background rate, even a bad
+/// minute of it, raises it a few-fold; an outage of a minute takes a real share of requests
+/// down.
+fn lasting(
+    seconds: &BTreeMap<i64, SecondCounts>,
+    start: i64,
+    end: i64,
+    baseline: f64,
+    config: &DetectConfig,
+) -> bool {
+    let len = end - start;
+    if len >= config.min_window_secs {
+        return core_secs(seconds, start, end) >= config.min_core_secs
+            && sustained(seconds, start, end, baseline, config.min_episode_secs);
+    }
+    if len <= config.max_blip_secs {
+        return false;
+    }
+    let (requests, failed) = seconds.range(start..end).fold((0u64, 0u64), |acc, (_, c)| {
+        (acc.0 + u64::from(c.requests), acc.1 + u64::from(c.failed))
+    });
+    if requests == 0 || failed < config.short_min_failed {
+        return false;
+    }
+    let share = failed as f64 / requests as f64;
+    share >= config.short_min_share
+        && share >= config.short_min_ratio * baseline
+        && 5 * core_secs(seconds, start, end) >= 4 * config.max_blip_secs
+        && sustained(seconds, start, end, baseline, config.max_blip_secs + 1)
+}
+
 /// A return to the baseline at least this long (seconds) separates a blip from an outage.
 const EDGE_GAP_SECS: i64 = 60;
 
 /// The minute segmentation joins a blip a few minutes before (or after) an outage to it. Where
-/// the window's edge holds only short episodes (each under `min_secs`), cut off from the first
-/// (last) long one by a clear return to the baseline, the edge moves to the long episode: to
-/// the likeliest onset (end) in the quiet stretch before (after) it, snapped to a failing
-/// request as in [`refine`]. Episodes are found at a rate between the baseline and the
+/// the window's edge holds only blips, cut off from the first (last) lasting episode by a clear
+/// return to the baseline, the edge moves to the lasting episode. An episode lasts when it is
+/// `min_secs` long, or longer than a blip (`max_blip_secs`) and as intense as the outage (at
+/// least half the failure rate of its longest episode): a flapping outage's first or last flap
+/// of a minute or so is part of it, a bad minute of background failures beside it is not (nor
+/// is a shorter flap, unless it keeps the outage's rhythm: see below). The edge moves to the
+/// likeliest onset (end) in the quiet stretch before (after) it, snapped to a failing request
+/// as in [`refine`]. Episodes are found at a rate between the baseline and the
 /// window's (their geometric mean, but at least a quarter of the window's: over a baseline
 /// near zero, the quiet stretch must still weigh), so a burst of background failures still
 /// stands apart.
@@ -844,7 +901,7 @@ fn trim_edge_blips(
     start: i64,
     end: i64,
     baseline: f64,
-    min_secs: i64,
+    (min_secs, max_blip_secs): (i64, i64),
 ) -> (i64, i64) {
     let p0 = baseline.clamp(1e-4, 0.5);
     let window = rate_between(seconds, start, end).unwrap_or(0.5);
@@ -854,11 +911,36 @@ fn trim_edge_blips(
         .max(2.0 * p0)
         .min(0.999);
     let found = episodes(seconds, start, end, p0, p1);
-    let long = |e: &(i64, i64)| e.1 - e.0 >= min_secs;
-    let (Some(first), Some(last)) = (found.iter().position(long), found.iter().rposition(long))
+    let intensity = |e: &(i64, i64)| rate_between(seconds, e.0, e.1).unwrap_or(0.0);
+    let outage_rate = found
+        .iter()
+        .max_by_key(|e| e.1 - e.0)
+        .map_or(0.0, intensity);
+    let long = |e: &(i64, i64)| {
+        let len = e.1 - e.0;
+        len >= min_secs || len > max_blip_secs && 2.0 * intensity(e) >= outage_rate
+    };
+    let (Some(mut first), Some(mut last)) =
+        (found.iter().position(long), found.iter().rposition(long))
     else {
         return (start, end);
     };
+    // A flapping outage (two lasting episodes or more) has a rhythm: an episode beside it, as
+    // intense as the outage and no further from it than its own flaps are from each other, is
+    // its first (last) flap, however short (the fault may end in the middle of one).
+    let rhythm = (first..last)
+        .map(|k| found[k + 1].0 - found[k].1)
+        .max()
+        .unwrap_or(0);
+    if found[first..=last].iter().filter(|e| long(e)).count() >= 2 {
+        let flap = |e: &(i64, i64), gap: i64| gap <= rhythm && 2.0 * intensity(e) >= outage_rate;
+        while first > 0 && flap(&found[first - 1], found[first].0 - found[first - 1].1) {
+            first -= 1;
+        }
+        while last + 1 < found.len() && flap(&found[last + 1], found[last + 1].0 - found[last].1) {
+            last += 1;
+        }
+    }
     let mut new_start = start;
     if first > 0 && found[first].0 - found[first - 1].1 >= EDGE_GAP_SECS {
         let body = found[first].0;
@@ -1078,22 +1160,17 @@ fn detect_island(
                 start,
                 end,
                 baseline,
-                config.min_episode_secs,
+                (config.min_episode_secs, config.max_blip_secs),
             )
         } else {
             (start, end)
         };
-        if end - start < config.min_window_secs
-            || use_requests
-                && (core_secs(&stream.seconds, start, end) < config.min_core_secs
-                    || !sustained(
-                        &stream.seconds,
-                        start,
-                        end,
-                        baseline,
-                        config.min_episode_secs,
-                    ))
-        {
+        let kept = if use_requests {
+            lasting(&stream.seconds, start, end, baseline, config)
+        } else {
+            end - start >= config.min_window_secs
+        };
+        if !kept {
             continue;
         }
         result.push(Outage {
@@ -1739,6 +1816,34 @@ mod tests {
     }
 
     #[test]
+    fn a_flapping_outage_keeps_its_short_first_and_last_flaps() {
+        // 300 a minute, 1 % failing in even minutes; half the requests fail in flaps of 40 s,
+        // 90 s, 100 s and 45 s, 70 s apart: the first and last flaps are shorter than a blip
+        // but keep the rhythm.
+        let mut s = stream(300, |_| 300, |m, _| u64::from(m % 2 == 0) * 3);
+        let t0 = 151 * 60 + 10;
+        let flaps = [(0, 40), (110, 200), (270, 370), (440, 485)];
+        for (sec, c) in s.seconds.iter_mut() {
+            let t = *sec - t0;
+            if flaps.iter().any(|&(a, b)| (a..b).contains(&t)) {
+                c.failed = c.requests.div_ceil(2);
+            }
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert!((start - t0).abs() <= 2, "start {start} vs {t0}");
+        assert!((end - (t0 + 485)).abs() <= 2, "end {end} vs {}", t0 + 485);
+    }
+
+    #[test]
     fn two_outages_in_a_day_stay_apart() {
         let s = stream(
             600,
@@ -1870,6 +1975,44 @@ mod tests {
             if ((0..20).contains(&t) || (56..99).contains(&t)) && sec % 2 == 0 {
                 c.failed = c.requests;
             }
+        }
+        for (m, c) in s.minutes.iter_mut() {
+            c.failed = s
+                .seconds
+                .range(*m..*m + 60)
+                .map(|(_, c)| u64::from(c.failed))
+                .sum();
+        }
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert!(d.outages.is_empty(), "{:?}", d.outages);
+    }
+
+    #[test]
+    fn an_outage_of_a_minute_with_every_request_failing_is_kept() {
+        // 600 a minute at 1 %; every request fails for 66 s straddling two minutes.
+        let mut s = stream(300, |_| 600, |m, _| u64::from(m % 2 == 0) * 12);
+        let (from, to) = (150 * 60 + 30, 151 * 60 + 36);
+        fail_seconds(&mut s, from, to);
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert!(
+            (start - from).abs() <= 2 && (end - to).abs() <= 2,
+            "{start}..{end}"
+        );
+    }
+
+    #[test]
+    fn a_blip_of_under_a_minute_or_a_mild_minute_is_not_an_outage() {
+        // The same day with a 50 s blip: no window.
+        let mut s = stream(300, |_| 600, |m, _| u64::from(m % 2 == 0) * 12);
+        fail_seconds(&mut s, 150 * 60 + 30, 151 * 60 + 20);
+        let d = detect(&one(s), &DetectConfig::default()).unwrap();
+        assert!(d.outages.is_empty(), "{:?}", d.outages);
+        // 66 s in which one request in ten fails: a minute of that is not enough.
+        let mut s = stream(300, |_| 600, |m, _| u64::from(m % 2 == 0) * 12);
+        for (sec, c) in s.seconds.range_mut(150 * 60 + 30..151 * 60 + 36) {
+            c.failed = u32::from(sec % 10 == 0) * c.requests;
         }
         for (m, c) in s.minutes.iter_mut() {
             c.failed = s
