@@ -64,7 +64,7 @@ timed() {
 # retrace's whole report (ingest, detection, impact, charts, files) on PATH.
 report() {
     rm -rf "$out/report"
-    timed "$retrace" report "$1" -o "$out/report" --tz "$zone" --quiet
+    timed "$retrace" report "$1" -o "$out/report" --force --tz "$zone" --quiet
 }
 
 bytes_of() { du -cb "$@" | tail -n 1 | cut -f 1; }
