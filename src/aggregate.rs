@@ -134,9 +134,7 @@ fn merge_spans(into: &mut UserSpans, mut other: UserSpans) {
     }
     into.reserve(other.len());
     for (user, span) in other {
-        into.entry(user)
-            .and_modify(|s| s.widen(span))
-            .or_insert(span);
+        see_in(into, user, span);
     }
 }
 
