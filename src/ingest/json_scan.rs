@@ -93,13 +93,125 @@ fn unescape(raw: &str) -> String {
     out
 }
 
-struct Scanner<'a> {
+/// Lines up to this many bytes get a quote map (longer ones are searched string by string).
+const MAPPED_BYTES: usize = 2048;
+
+/// Where a line's quotes are: bit `k % 64` of word `k / 64` is set when byte `k` is `"`. Built
+/// only for a line with no backslash and no control character (nearly every log line), so each
+/// `"` opens or closes a string and a string's end is the next set bit.
+struct QuoteMap {
+    words: [u64; MAPPED_BYTES / 64],
+    len: usize,
+}
+
+impl QuoteMap {
+    fn new() -> QuoteMap {
+        QuoteMap {
+            words: [0; MAPPED_BYTES / 64],
+            len: 0,
+        }
+    }
+
+    /// Maps `b`; false when it cannot be: it holds a backslash or a control character, or is
+    /// longer than [`MAPPED_BYTES`].
+    fn fill(&mut self, b: &[u8]) -> bool {
+        if b.len() > MAPPED_BYTES {
+            return false;
+        }
+        self.len = b.len().div_ceil(64);
+        self.words[..self.len].fill(0);
+        let map = self;
+        let mut blocks = b.chunks_exact(16);
+        let mut at = 0;
+        let mut refused_any = 0;
+        for block in blocks.by_ref() {
+            let Ok(block) = <&[u8; 16]>::try_from(block) else {
+                return false;
+            };
+            let (quotes, refused) = classify16(block);
+            refused_any |= refused;
+            map.words[at / 64] |= u64::from(quotes) << (at % 64);
+            at += 16;
+        }
+        let rest = blocks.remainder();
+        if !rest.is_empty() {
+            // Padded with spaces: neither quote nor refused.
+            let mut block = [b' '; 16];
+            block[..rest.len()].copy_from_slice(rest);
+            let (quotes, refused) = classify16(&block);
+            refused_any |= refused;
+            map.words[at / 64] |= u64::from(quotes) << (at % 64);
+        }
+        refused_any == 0
+    }
+
+    /// The first quote at or after `from`.
+    fn next(&self, from: usize) -> Option<usize> {
+        let mut w = from / 64;
+        let mut bits = *self.words.get(w)? & (!0u64 << (from % 64));
+        loop {
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+            w += 1;
+            if w >= self.len {
+                return None;
+            }
+            bits = self.words[w];
+        }
+    }
+}
+
+/// Bit masks of 16 bytes: the `"` bytes, and the bytes a mapped line refuses (`\\` and control
+/// characters below 0x20).
+#[cfg(target_arch = "x86_64")]
+fn classify16(block: &[u8; 16]) -> (u16, u16) {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of every x86_64 CPU, and the load reads exactly the 16 bytes of
+    // `block` (unaligned loads are allowed).
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast());
+        let quotes = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslashes = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // v <= 0x1f, unsigned: max(v, 0x1f) == 0x1f.
+        let low = _mm_set1_epi8(0x1f);
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
+        (
+            _mm_movemask_epi8(quotes) as u16,
+            _mm_movemask_epi8(_mm_or_si128(backslashes, control)) as u16,
+        )
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn classify16(block: &[u8; 16]) -> (u16, u16) {
+    classify16_portable(block)
+}
+
+/// [`classify16`] a byte at a time: the other targets' version, and the x86_64 one's check.
+#[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
+fn classify16_portable(block: &[u8; 16]) -> (u16, u16) {
+    let mut quotes = 0u16;
+    let mut refused = 0u16;
+    for (k, &c) in block.iter().enumerate() {
+        quotes |= u16::from(c == b'"') << k;
+        refused |= u16::from(c == b'\\' || c < 0x20) << k;
+    }
+    (quotes, refused)
+}
+
+struct Scanner<'a, 'm> {
     text: &'a str,
     b: &'a [u8],
     i: usize,
+    /// The line's quotes, when it has no escapes.
+    quotes: Option<&'m QuoteMap>,
 }
 
-impl<'a> Scanner<'a> {
+impl<'a> Scanner<'a, '_> {
     fn ws(&mut self) {
         while let Some(c) = self.b.get(self.i) {
             match c {
@@ -117,6 +229,11 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<(&'a str, bool)> {
         self.eat(b'"')?;
         let start = self.i;
+        if let Some(map) = self.quotes {
+            let at = map.next(start)?;
+            self.i = at + 1;
+            return Some((&self.text[start..at], false));
+        }
         let mut escaped = false;
         loop {
             let at = self.i + quote_or_backslash(&self.b[self.i..])?;
@@ -173,7 +290,7 @@ impl<'a> Scanner<'a> {
                 Raw::Str { raw, escaped }
             }
             b'{' => {
-                self.object(depth + 1, &mut |_, _| {})?;
+                self.object(depth + 1, &mut |_: &'a str, _: Raw<'a>| {})?;
                 Raw::Object
             }
             b'[' => {
@@ -216,7 +333,69 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn object(&mut self, depth: usize, visit: &mut dyn FnMut(&'a str, Raw<'a>)) -> Option<()> {
+    /// The top-level object of a mapped line: [`Scanner::object`] with the strings found from
+    /// the map in one tight loop (nested values go through [`Scanner::value`]).
+    fn object_mapped<F: FnMut(&'a str, Raw<'a>)>(
+        &mut self,
+        map: &QuoteMap,
+        visit: &mut F,
+    ) -> Option<()> {
+        let (b, text) = (self.b, self.text);
+        let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+        let skip_ws = |mut i: usize| {
+            while i < b.len() && is_ws(b[i]) {
+                i += 1;
+            }
+            i
+        };
+        let mut i = self.i;
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        i = skip_ws(i + 1);
+        if b.get(i) == Some(&b'}') {
+            self.i = i + 1;
+            return Some(());
+        }
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let end = map.next(i + 1)?;
+            let key = text.get(i + 1..end)?;
+            i = skip_ws(end + 1);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = skip_ws(i + 1);
+            let value = if b.get(i) == Some(&b'"') {
+                let end = map.next(i + 1)?;
+                let raw = text.get(i + 1..end)?;
+                i = end + 1;
+                Raw::Str {
+                    raw,
+                    escaped: false,
+                }
+            } else {
+                self.i = i;
+                let value = self.value(1)?;
+                i = self.i;
+                value
+            };
+            visit(key, value);
+            i = skip_ws(i);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(i + 1),
+                Some(b'}') => {
+                    self.i = i + 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn object<F: FnMut(&'a str, Raw<'a>)>(&mut self, depth: usize, visit: &mut F) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -249,19 +428,26 @@ impl<'a> Scanner<'a> {
 /// Scans `text` (a line, trimmed) as one JSON object, calling `visit` with each top-level member
 /// in order (a key written twice is visited twice: the last one is the one serde_json keeps).
 /// `None` when the text is not an object this scanner reads: then serde_json decides.
-pub fn scan_object<'a>(text: &'a str, visit: &mut dyn FnMut(&'a str, Raw<'a>)) -> Option<()> {
-    // Control characters are invalid inside strings and rare outside: refuse them all at once.
-    // (A fold with no early exit: it runs vectorised, and nearly every line is clean.)
-    if text.bytes().fold(false, |found, b| found | (b < 0x20)) {
+pub fn scan_object<'a, F: FnMut(&'a str, Raw<'a>)>(text: &'a str, mut visit: F) -> Option<()> {
+    let mut map = QuoteMap::new();
+    let mapped = map.fill(text.as_bytes());
+    // Control characters are invalid inside strings and rare outside: refuse them all at once
+    // (a mapped line has none). A fold with no early exit: it runs vectorised.
+    if !mapped && text.bytes().fold(false, |found, b| found | (b < 0x20)) {
         return None;
     }
     let mut s = Scanner {
         text,
         b: text.as_bytes(),
         i: 0,
+        quotes: mapped.then_some(&map),
     };
     s.ws();
-    s.object(1, visit)?;
+    if mapped {
+        s.object_mapped(&map, &mut visit)?;
+    } else {
+        s.object(1, &mut visit)?;
+    }
     s.ws();
     (s.i == s.b.len()).then_some(())
 }
@@ -273,7 +459,7 @@ mod tests {
 
     fn members(text: &str) -> Option<Vec<(String, Raw<'_>)>> {
         let mut out = Vec::new();
-        scan_object(text, &mut |k, v| out.push((k.to_string(), v)))?;
+        scan_object(text, |k, v| out.push((k.to_string(), v)))?;
         Some(out)
     }
 
@@ -306,6 +492,90 @@ mod tests {
                     let want = b.iter().position(|&c| c == b'"' || c == b'\\');
                     assert_eq!(quote_or_backslash(&b), want, "len {len} at {at}");
                 }
+            }
+        }
+    }
+
+    fn build(b: &[u8]) -> Option<QuoteMap> {
+        let mut map = QuoteMap::new();
+        map.fill(b).then_some(map)
+    }
+
+    #[test]
+    fn classify16_matches_the_portable_version() {
+        for seed in 0u32..4096 {
+            let mut block = [0u8; 16];
+            for (k, b) in block.iter_mut().enumerate() {
+                // Every byte value appears, in many neighbourhoods.
+                *b = (seed.wrapping_mul(2_654_435_761).rotate_left(k as u32 * 5) ^ (k as u32 * 37))
+                    as u8;
+            }
+            block[seed as usize % 16] = [b'"', b'\\', 0x1f, 0x20, 0x80, 0xff][seed as usize % 6];
+            assert_eq!(classify16(&block), classify16_portable(&block), "{block:?}");
+        }
+    }
+
+    #[test]
+    fn quote_map_finds_every_quote_and_refuses_escapes() {
+        for len in [0, 1, 15, 16, 17, 63, 64, 65, 200, MAPPED_BYTES] {
+            let b: Vec<u8> = (0..len)
+                .map(|k| if k % 7 == 3 { b'"' } else { b'a' })
+                .collect();
+            let map = build(&b).unwrap();
+            let mut found = Vec::new();
+            let mut from = 0;
+            while let Some(at) = map.next(from) {
+                found.push(at);
+                from = at + 1;
+            }
+            let want: Vec<usize> = (0..len).filter(|k| k % 7 == 3).collect();
+            assert_eq!(found, want, "len {len}");
+        }
+        assert!(build(br#"{"a":"x\"y"}"#).is_none());
+        assert!(build(b"{\"a\":\"x\ty\"}").is_none());
+        assert!(build(&vec![b'a'; MAPPED_BYTES + 1]).is_none());
+    }
+
+    #[test]
+    fn mapped_and_searched_strings_agree() {
+        let lines = [
+            r#"{"a":"x","b":"","c":[1,"q",{"d":"e"}],"é":"ü"}"#,
+            r#"{"a":"unterminated}"#,
+            r#"{"a":"x" ,  "b" : "y" }"#,
+            "{ }",
+            "{}",
+            r#"{"a":1,"a":"2","n":-0.5,"t":true,"f":false,"z":null}"#,
+            r#"{"o":{"p":"q"},"l":["r",{"s":[]}],"e":{}}"#,
+            r#"{"a":"x","b"}"#,
+            r#"{"a" "x"}"#,
+            r#"{"a":"x",}"#,
+            r#"{"a":"x""b":1}"#,
+            r#"{"a":"x"} "#,
+            r#"{"a":"x"}}"#,
+            r#"{"a":tru}"#,
+            r#"{a:1}"#,
+            r#"{"a":"x"#,
+            r#"{"#,
+            r#"["a"]"#,
+        ];
+        for line in lines {
+            let mapped = members(line);
+            let mut s = Scanner {
+                text: line,
+                b: line.as_bytes(),
+                i: 0,
+                quotes: None,
+            };
+            let mut searched = Vec::new();
+            let done = s
+                .object(1, &mut |k: &str, v| searched.push((k.to_string(), v)))
+                .and_then(|()| {
+                    s.ws();
+                    (s.i == line.len()).then_some(())
+                });
+            assert_eq!(mapped.is_some(), done.is_some(), "{line}");
+            if let Some(mapped) = mapped {
+                assert_eq!(mapped, searched, "{line}");
             }
         }
     }

@@ -317,9 +317,25 @@ fn key_hash(key: &str) -> usize {
     (v.wrapping_mul(0x9e37_79b1) >> 16) as usize
 }
 
-/// Byte-wise equality, inlined (keys are short; a `memcmp` call costs more than the compare).
+/// Equality of two keys, inlined (keys are short; a `memcmp` call costs more than the compare):
+/// a key of 4 to 16 bytes is compared as two overlapping words, its first and last.
+#[inline]
 fn same_key(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word8 =
+        |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    let word4 =
+        |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        0..4 => a == b,
+        4..8 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        _ => a == b,
+    }
 }
 
 impl FastKeys {
@@ -396,6 +412,8 @@ static FAST_KEYS: LazyLock<FastKeys> = LazyLock::new(FastKeys::build);
 
 /// At most this many distinct keys are looked at (the lists hold fewer).
 const MAX_FAST_KEYS: usize = 96;
+/// At most this many known keys in one line (more: the full parse reads it).
+const MAX_FOUND: usize = 24;
 
 /// Text of a scalar as [`json::value_text`] gives it; `Err` when only serde_json can say (a
 /// number written in a way it might print differently).
@@ -433,20 +451,36 @@ fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>
     if keys.count > MAX_FAST_KEYS {
         return None;
     }
-    let mut slots: [Option<Raw<'a>>; MAX_FAST_KEYS] = [None; MAX_FAST_KEYS];
-    let mut nested = false;
-    scan_object(text, &mut |key, value| {
+    // Key id → 1 + where its value is in `found` (0: absent). Small, so cheap to clear.
+    let mut index = [0u8; MAX_FAST_KEYS];
+    let mut found = [Raw::Null; MAX_FOUND];
+    let mut count = 0;
+    let mut refused = false;
+    scan_object(text, |key, value| {
         if let Some(id) = keys.id(key) {
-            slots[id] = Some(value);
+            match index[id] {
+                0 if count == MAX_FOUND => refused = true,
+                0 => {
+                    found[count] = value;
+                    count += 1;
+                    index[id] = count as u8;
+                }
+                // A key written twice: the last one counts, as in serde_json.
+                at => found[usize::from(at) - 1] = value,
+            }
         }
         if value == Raw::Object && keys.prefixes.contains(&key) {
-            nested = true;
+            refused = true;
         }
     })?;
-    if nested {
+    if refused {
         return None;
     }
-    let first = |ids: &[u8]| ids.iter().find_map(|id| slots[usize::from(*id)]);
+    let slot = |id: &u8| match index[usize::from(*id)] {
+        0 => None,
+        at => Some(found[usize::from(at) - 1]),
+    };
+    let first = |ids: &[u8]| ids.iter().find_map(slot);
     // The time: the first time key present decides.
     let time = match first(&keys.time)? {
         Raw::Str { .. } => {
@@ -468,7 +502,7 @@ fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>
     };
     let mut status = None;
     for id in &keys.status {
-        let value = match slots[usize::from(*id)] {
+        let value = match slot(id) {
             Some(Raw::Num(n)) => raw_i64(n),
             Some(raw @ Raw::Str { .. }) => raw.text().and_then(|s| s.trim().parse::<i64>().ok()),
             _ => None,
@@ -480,7 +514,7 @@ fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>
     }
     let string = |ids: &[u8]| -> Option<Option<Cow<'a, str>>> {
         for id in ids {
-            if let Some(raw @ Raw::Str { .. }) = slots[usize::from(*id)] {
+            if let Some(raw @ Raw::Str { .. }) = slot(id) {
                 return Some(Some(raw.text()?));
             }
         }
@@ -488,8 +522,8 @@ fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>
     };
     let text_of = |ids: &[u8]| -> Option<Option<Cow<'a, str>>> {
         for id in ids {
-            if let Some(raw) = &slots[usize::from(*id)] {
-                match raw_text(raw) {
+            if let Some(raw) = slot(id) {
+                match raw_text(&raw) {
                     Ok(Some(t)) => return Some(Some(t)),
                     Ok(None) => {}
                     Err(()) => return None,
@@ -585,6 +619,27 @@ mod tests {
         let mut cx = FileContext::new(ParseContext::default());
         let outcome = JsonApp.parse(line, &mut cx, &mut out);
         (outcome, out)
+    }
+
+    #[test]
+    fn same_key_is_string_equality() {
+        let base: String = ('a'..='z').collect();
+        for n in 0..=base.len() {
+            let a = &base[..n];
+            for k in 0..n {
+                let mut other = a.as_bytes().to_vec();
+                other[k] = b'_';
+                let other = String::from_utf8(other).unwrap();
+                assert!(!same_key(a, &other), "{a} vs {other}");
+            }
+            assert!(same_key(a, &String::from(a)));
+            assert!(!same_key(a, &base[..n.saturating_sub(1)]) || n == 0);
+        }
+        for a in TIME_KEYS.iter().chain(USER_KEYS).chain(PATH_KEYS) {
+            for b in TIME_KEYS.iter().chain(USER_KEYS).chain(PATH_KEYS) {
+                assert_eq!(same_key(a, b), a == b, "{a} vs {b}");
+            }
+        }
     }
 
     #[test]
