@@ -675,7 +675,7 @@ impl LineState {
 
     /// Reads the lines of a chunk.
     pub fn chunk(&mut self, bytes: &[u8], first_line: u64, sink: &mut dyn EventSink) {
-        let text = std::str::from_utf8(bytes).ok();
+        let text = simdutf8::basic::from_utf8(bytes).ok();
         for (line, start, _) in ChunkLines::new(bytes, first_line, MAX_LINE_BYTES) {
             let t = line_text(text, line.bytes, start);
             self.line(line.number, &t, line.truncated, sink);
@@ -1009,7 +1009,6 @@ pub(crate) fn parse_chunk<S: SplitSink>(
     mut sink: S,
 ) -> ChunkPart<S> {
     let bytes = &chunk.bytes;
-    let text = std::str::from_utf8(bytes).ok();
     // Find the first record: a line the format reads as one, whatever came before (a probe
     // context, so nothing is noted twice).
     let mut probe = FileContext::new(parse_ctx);
@@ -1018,7 +1017,8 @@ pub(crate) fn parse_chunk<S: SplitSink>(
     let mut head_bytes = bytes.len();
     let mut body_first_line = chunk.info.first_line;
     for (line, start, _) in lines.by_ref() {
-        let t = line_text(text, line.bytes, start);
+        // Only these first lines are checked here: the body is checked once, as a whole, below.
+        let t = line_text(None, line.bytes, start);
         let is_record = match fast
             .then(|| plan_format.parse_view(&t, &mut probe))
             .flatten()

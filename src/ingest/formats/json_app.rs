@@ -410,6 +410,77 @@ impl FastKeys {
 
 static FAST_KEYS: LazyLock<FastKeys> = LazyLock::new(FastKeys::build);
 
+/// A key of 1 to 16 bytes, whole, in two words and its length (`len` 0: a key this does not
+/// hold, never equal to one it does).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct KeyWords {
+    len: u8,
+    head: u64,
+    tail: u64,
+}
+
+impl KeyWords {
+    /// The key's bytes: for 8 to 16 bytes the first and last eight (overlapping), for 4 to 7
+    /// the first and last four, below that each byte.
+    fn of(key: &[u8]) -> KeyWords {
+        let n = key.len();
+        let word8 = |at: usize| u64::from_le_bytes(key[at..at + 8].try_into().unwrap_or([0; 8]));
+        let word4 = |at: usize| {
+            u64::from(u32::from_le_bytes(
+                key[at..at + 4].try_into().unwrap_or([0; 4]),
+            ))
+        };
+        let (head, tail) = match n {
+            1..4 => (key.iter().fold(0, |w, &b| w << 8 | u64::from(b)), 0),
+            4..8 => (word4(0), word4(n - 4)),
+            8..=16 => (word8(0), word8(n - 8)),
+            _ => return KeyWords::default(),
+        };
+        KeyWords {
+            len: n as u8,
+            head,
+            tail,
+        }
+    }
+}
+
+/// Members whose place in a line is remembered.
+const CACHED_PLACES: usize = 32;
+/// The id of a key that is in no list.
+const NO_ID: u8 = u8::MAX;
+
+/// The key found at each place of the line before, with its id: the lines of one program
+/// write their keys in the same order, so most keys are found here without a table lookup.
+/// Only a cache: a key is always compared whole before its id is taken.
+#[derive(Debug, Clone)]
+pub struct KeyCache {
+    places: [(KeyWords, u8); CACHED_PLACES],
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        KeyCache {
+            places: [(KeyWords::default(), NO_ID); CACHED_PLACES],
+        }
+    }
+}
+
+impl KeyCache {
+    /// The id of `key`, the `place`-th member of its line.
+    fn id(&mut self, place: usize, key: &str, keys: &FastKeys) -> Option<usize> {
+        let Some(slot) = self.places.get_mut(place) else {
+            return keys.id(key);
+        };
+        let words = KeyWords::of(key.as_bytes());
+        if words.len != 0 && words == slot.0 {
+            return (slot.1 != NO_ID).then_some(usize::from(slot.1));
+        }
+        let id = keys.id(key);
+        *slot = (words, id.map_or(NO_ID, |id| id as u8));
+        id
+    }
+}
+
 /// At most this many distinct keys are looked at (the lists hold fewer).
 const MAX_FAST_KEYS: usize = 96;
 /// At most this many known keys in one line (more: the full parse reads it).
@@ -456,8 +527,12 @@ fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>
     let mut found = [Raw::Null; MAX_FOUND];
     let mut count = 0;
     let mut refused = false;
+    let mut position = 0;
+    let cache = &mut cx.json_keys;
     scan_object(text, |key, value| {
-        if let Some(id) = keys.id(key) {
+        let id = cache.id(position, key, keys);
+        position += 1;
+        if let Some(id) = id {
             match index[id] {
                 0 if count == MAX_FOUND => refused = true,
                 0 => {
@@ -619,6 +694,51 @@ mod tests {
         let mut cx = FileContext::new(ParseContext::default());
         let outcome = JsonApp.parse(line, &mut cx, &mut out);
         (outcome, out)
+    }
+
+    #[test]
+    fn key_words_tell_every_short_key_apart() {
+        let base: String = ('a'..='z').collect();
+        for n in 1..=16 {
+            let a = &base[..n];
+            assert_eq!(KeyWords::of(a.as_bytes()), KeyWords::of(a.as_bytes()));
+            assert_ne!(
+                KeyWords::of(a.as_bytes()),
+                KeyWords::of(&base.as_bytes()[..n - 1])
+            );
+            for k in 0..n {
+                let mut other = a.as_bytes().to_vec();
+                other[k] = b'_';
+                assert_ne!(
+                    KeyWords::of(a.as_bytes()),
+                    KeyWords::of(&other),
+                    "{a} at {k}"
+                );
+            }
+        }
+        // Longer keys are not held: never a match.
+        assert_eq!(KeyWords::of(base.as_bytes()).len, 0);
+        assert_eq!(KeyWords::of(b"").len, 0);
+    }
+
+    #[test]
+    fn key_cache_gives_the_table_id_whatever_came_before() {
+        let keys = &*FAST_KEYS;
+        let mut cache = KeyCache::default();
+        let names = [
+            "timestamp",
+            "level",
+            "msg",
+            "x",
+            "user.id",
+            "a_key_longer_than_16",
+        ];
+        for round in 0..50usize {
+            for place in 0..40 {
+                let key = names[(round * 7 + place * (round % 3 + 1)) % names.len()];
+                assert_eq!(cache.id(place, key, keys), keys.id(key), "{key} at {place}");
+            }
+        }
     }
 
     #[test]

@@ -134,6 +134,8 @@ pub struct FileContext {
     iso_minute: IsoMinute,
     /// The same for Common Log Format times.
     clf_minute: ClfMinute,
+    /// Where the JSON fast path found its keys in the line before.
+    pub json_keys: json_app::KeyCache,
 }
 
 impl FileContext {
@@ -148,6 +150,7 @@ impl FileContext {
             minute_cache: MinuteCache::default(),
             iso_minute: IsoMinute::default(),
             clf_minute: ClfMinute::default(),
+            json_keys: json_app::KeyCache::default(),
         }
     }
 
