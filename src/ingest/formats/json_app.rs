@@ -467,6 +467,7 @@ impl Default for KeyCache {
 
 impl KeyCache {
     /// The id of `key`, the `place`-th member of its line.
+    #[inline]
     fn id(&mut self, place: usize, key: &str, keys: &FastKeys) -> Option<usize> {
         let Some(slot) = self.places.get_mut(place) else {
             return keys.id(key);
@@ -514,7 +515,11 @@ fn raw_i64(n: &str) -> Option<i64> {
 /// The fast path of [`JsonApp`]: the members are scanned, not parsed into a `Value`, and each
 /// field is resolved from its key list as [`JsonApp::parse_json`] resolves it.
 fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>> {
-    let text = line.trim();
+    // Nearly every line is `{...}` exactly: nothing to trim.
+    let text = match line.as_bytes() {
+        [b'{', .., b'}'] => line,
+        _ => line.trim(),
+    };
     if !text.starts_with('{') {
         return None;
     }
@@ -529,25 +534,29 @@ fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>
     let mut refused = false;
     let mut position = 0;
     let cache = &mut cx.json_keys;
-    scan_object(text, |key, value| {
-        let id = cache.id(position, key, keys);
-        position += 1;
-        if let Some(id) = id {
-            match index[id] {
-                0 if count == MAX_FOUND => refused = true,
-                0 => {
-                    found[count] = value;
-                    count += 1;
-                    index[id] = count as u8;
+    scan_object(
+        text,
+        #[inline(always)]
+        |key, value| {
+            let id = cache.id(position, key, keys);
+            position += 1;
+            if let Some(id) = id {
+                match index[id] {
+                    0 if count == MAX_FOUND => refused = true,
+                    0 => {
+                        found[count] = value;
+                        count += 1;
+                        index[id] = count as u8;
+                    }
+                    // A key written twice: the last one counts, as in serde_json.
+                    at => found[usize::from(at) - 1] = value,
                 }
-                // A key written twice: the last one counts, as in serde_json.
-                at => found[usize::from(at) - 1] = value,
             }
-        }
-        if value == Raw::Object && keys.prefixes.contains(&key) {
-            refused = true;
-        }
-    })?;
+            if value == Raw::Object && keys.prefixes.contains(&key) {
+                refused = true;
+            }
+        },
+    )?;
     if refused {
         return None;
     }
