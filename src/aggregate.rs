@@ -589,7 +589,21 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
 /// Paths that are not user traffic: probes, metrics scrapes and static assets.
 pub fn is_background_path(path: &str) -> bool {
     // Compared without regard to ASCII case, without building a lower-cased copy (hot path).
-    let path = &path[..memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len())];
+    // One pass: where the query or fragment starts, and the last dot before it (paths are
+    // short: a byte loop costs less than the calls of a vector search).
+    let mut end = path.len();
+    let mut last_dot = None;
+    for (i, &c) in path.as_bytes().iter().enumerate() {
+        match c {
+            b'?' | b'#' => {
+                end = i;
+                break;
+            }
+            b'.' => last_dot = Some(i),
+            _ => {}
+        }
+    }
+    let path = &path[..end];
     const PROBES: &[&str] = &[
         "/health",
         "/healthz",
@@ -629,7 +643,7 @@ pub fn is_background_path(path: &str) -> bool {
         ".map", ".webp",
     ];
     // Each extension holds one dot: a path ends with one when what follows its last dot is it.
-    memchr::memrchr(b'.', path.as_bytes()).is_some_and(|dot| {
+    last_dot.is_some_and(|dot| {
         STATIC
             .iter()
             .any(|ext| path[dot..].eq_ignore_ascii_case(ext))
@@ -1346,6 +1360,9 @@ mod tests {
         assert!(is_background_path("/Static/x"));
         assert!(is_background_path("/img/logo.PNG?v=3"));
         assert!(is_background_path("/-/ready/x"));
+        assert!(!is_background_path("/api/v1.2/users"));
+        assert!(!is_background_path("/report?format=x.css"));
+        assert!(is_background_path("/app.min.js#top"));
         assert!(!is_background_path("/healthcheck"));
         assert!(!is_background_path("/js"));
         assert!(!is_background_path("/a.js/b"));

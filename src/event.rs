@@ -65,6 +65,7 @@ impl Severity {
     }
 
     /// Maps the level words used across logging libraries and servers.
+    #[inline]
     pub fn from_word(word: &str) -> Option<Severity> {
         let w = word.trim().as_bytes();
         // Lower-cased on the stack: this runs once per line.

@@ -422,6 +422,7 @@ struct KeyWords {
 impl KeyWords {
     /// The key's bytes: for 8 to 16 bytes the first and last eight (overlapping), for 4 to 7
     /// the first and last four, below that each byte.
+    #[inline]
     fn of(key: &[u8]) -> KeyWords {
         let n = key.len();
         let word8 = |at: usize| u64::from_le_bytes(key[at..at + 8].try_into().unwrap_or([0; 8]));
@@ -504,6 +505,7 @@ fn raw_text<'a>(raw: &Raw<'a>) -> Result<Option<Cow<'a, str>>, ()> {
 }
 
 /// A number as serde_json's `as_i64` reads it: whole and in range, else nothing.
+#[inline]
 fn raw_i64(n: &str) -> Option<i64> {
     if n.contains('.') {
         None

@@ -159,6 +159,7 @@ impl FileContext {
     }
 
     /// An ISO 8601 timestamp with or without zone, ambiguous abbreviations noted.
+    #[inline]
     pub fn iso(&mut self, s: &str) -> Result<TimeNs, TimeError> {
         if let Some(t) = self.iso_minute.get(s) {
             return Ok(t);
