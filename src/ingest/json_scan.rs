@@ -120,28 +120,28 @@ impl QuoteMap {
             return false;
         }
         self.len = b.len().div_ceil(64);
-        self.words[..self.len].fill(0);
-        let map = self;
-        let mut blocks = b.chunks_exact(16);
-        let mut at = 0;
         let mut refused_any = 0;
-        for block in blocks.by_ref() {
-            let Ok(block) = <&[u8; 16]>::try_from(block) else {
-                return false;
-            };
-            let (quotes, refused) = classify16(block);
-            refused_any |= refused;
-            map.words[at / 64] |= u64::from(quotes) << (at % 64);
-            at += 16;
+        // 64 bytes to a word, in four blocks of 16.
+        let mut word_of = |bytes: &[u8; 64]| {
+            let mut quotes = 0u64;
+            for (k, block) in bytes.chunks_exact(16).enumerate() {
+                let block: &[u8; 16] = block.try_into().unwrap_or(&[b' '; 16]);
+                let (q, refused) = classify16(block);
+                refused_any |= refused;
+                quotes |= u64::from(q) << (16 * k);
+            }
+            quotes
+        };
+        let mut words = b.chunks_exact(64);
+        for (word, bytes) in self.words.iter_mut().zip(words.by_ref()) {
+            *word = word_of(bytes.try_into().unwrap_or(&[b' '; 64]));
         }
-        let rest = blocks.remainder();
+        let rest = words.remainder();
         if !rest.is_empty() {
             // Padded with spaces: neither quote nor refused.
-            let mut block = [b' '; 16];
-            block[..rest.len()].copy_from_slice(rest);
-            let (quotes, refused) = classify16(&block);
-            refused_any |= refused;
-            map.words[at / 64] |= u64::from(quotes) << (at % 64);
+            let mut padded = [b' '; 64];
+            padded[..rest.len()].copy_from_slice(rest);
+            self.words[b.len() / 64] = word_of(&padded);
         }
         refused_any == 0
     }
@@ -346,7 +346,7 @@ impl<'a> Scanner<'a, '_> {
         let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
         let skip_ws = |mut i: usize| {
             // Every byte above the space ends the run at once (most runs are empty).
-            while i < b.len() && b[i] <= b' ' && is_ws(b[i]) {
+            while i < b.len() && is_ws(b[i]) {
                 i += 1;
             }
             i
@@ -366,11 +366,19 @@ impl<'a> Scanner<'a, '_> {
             }
             let end = map.next(i + 1)?;
             let key = text.get(i + 1..end)?;
-            i = skip_ws(end + 1);
+            // Whitespace is looked for only where the expected byte is not next (most lines
+            // hold none).
+            i = end + 1;
             if b.get(i) != Some(&b':') {
-                return None;
+                i = skip_ws(i);
+                if b.get(i) != Some(&b':') {
+                    return None;
+                }
             }
-            i = skip_ws(i + 1);
+            i += 1;
+            if b.get(i).is_some_and(|&c| is_ws(c)) {
+                i = skip_ws(i);
+            }
             let value = if b.get(i) == Some(&b'"') {
                 let end = map.next(i + 1)?;
                 let raw = text.get(i + 1..end)?;
@@ -386,9 +394,16 @@ impl<'a> Scanner<'a, '_> {
                 value
             };
             visit(key, value);
-            i = skip_ws(i);
+            if b.get(i).is_some_and(|&c| is_ws(c)) {
+                i = skip_ws(i);
+            }
             match b.get(i) {
-                Some(b',') => i = skip_ws(i + 1),
+                Some(b',') => {
+                    i += 1;
+                    if b.get(i).is_some_and(|&c| is_ws(c)) {
+                        i = skip_ws(i);
+                    }
+                }
                 Some(b'}') => {
                     self.i = i + 1;
                     return Some(());
@@ -547,6 +562,9 @@ mod tests {
             r#"{"a":"x" ,  "b" : "y" }"#,
             "{ }",
             "{}",
+            "{ \"a\" :  \"x\" , \"b\":1 ,\"c\" : [ ] ,  \"d\" :{ } }",
+            "{\"a\":\"x\"  ,",
+            "{\"a\" : ",
             r#"{"a":1,"a":"2","n":-0.5,"t":true,"f":false,"z":null}"#,
             r#"{"o":{"p":"q"},"l":["r",{"s":[]}],"e":{}}"#,
             r#"{"a":"x","b"}"#,
