@@ -10,10 +10,11 @@
 //! Windows of all request streams are clustered (slack for clock skew); each cluster becomes one
 //! outage measured on its most telling stream (one whose windows span most of the cluster),
 //! with the others (and alerts) as corroboration.
-//! Edges are refined to the second from the failing requests themselves; a second-level
+//! Edges are refined to the second from the failing requests themselves (a gradual onset by a
+//! ramp fit, which dates it from where the climb leaves the background); a second-level
 //! two-state segmentation into elevated episodes then trims blips that the minute segmentation
-//! joined to a window's edge, and drops windows with no sustained episode (bursts of a minute
-//! or less, even two of them in a row).
+//! joined to a window's edge, and windows with no sustained episode (bursts of a minute or
+//! less, even two of them in a row) are dropped.
 
 use std::collections::BTreeMap;
 
@@ -679,12 +680,103 @@ fn rate_between(seconds: &BTreeMap<i64, SecondCounts>, from: i64, to: i64) -> Op
     (n > 0).then(|| f as f64 / n as f64)
 }
 
+/// Width (seconds) of the bins the ramp fit of [`ramp_onset`] works on.
+const RAMP_BIN_SECS: i64 = 10;
+/// How far before a window's first minute a ramp may have begun (seconds).
+const RAMP_LOOKBACK_SECS: i64 = 15 * 60;
+/// How much of the window (seconds from its first minute) the ramp fit sees.
+const RAMP_HORIZON_SECS: i64 = 20 * 60;
+/// How much better (nats) a ramp must explain the onset than a step: the ramp has one
+/// parameter more, and a step with a few stray failures before it must stay a step.
+const RAMP_MIN_GAIN_NATS: f64 = 6.0;
+/// Shortest climb (bins) that is a ramp; a quicker one is a step, which the step split places
+/// to the second.
+const RAMP_MIN_CLIMB_BINS: usize = 6;
+
+/// Log-likelihood of `f` failures out of `n` requests at rate `p`.
+fn binomial_loglik(f: f64, n: f64, p: f64) -> f64 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    f * p.ln() + (n - f) * (1.0 - p).ln()
+}
+
+/// The onset of a gradual outage: where the failure rate leaves the rate before it when it
+/// climbs over minutes rather than jumping. Over the stretch from `from` (no earlier than
+/// [`RAMP_LOOKBACK_SECS`] before the window's first minute) to [`RAMP_HORIZON_SECS`] into the
+/// window, in bins of [`RAMP_BIN_SECS`], two models of the rate are fitted by likelihood: a
+/// step (one rate, then another) and a ramp (one rate, then a straight climb to a plateau; the
+/// rates before and on the plateau are those of the data there). On a ramp the first failures
+/// it causes are too few to stand out of the background, so the minute segmentation opens the
+/// window when the climb is well under way and a step split lands part-way up; the ramp's
+/// line, fitted on the whole climb, points back to where it began. The onset is returned only
+/// when the ramp explains the data clearly better than the step (by [`RAMP_MIN_GAIN_NATS`]),
+/// climbs for a minute at least, and begins inside the stretch searched (a climb from its
+/// edge is a drift, not an onset).
+fn ramp_onset(
+    seconds: &BTreeMap<i64, SecondCounts>,
+    from: i64,
+    start_min: i64,
+    end_min: i64,
+) -> Option<i64> {
+    let lo = from.max(start_min - RAMP_LOOKBACK_SECS);
+    let hi = (start_min + RAMP_HORIZON_SECS).min(end_min);
+    if hi <= start_min || start_min <= lo {
+        return None;
+    }
+    let bins = ((hi - lo) / RAMP_BIN_SECS) as usize;
+    let (mut f, mut n) = (vec![0.0f64; bins], vec![0.0f64; bins]);
+    for (s, c) in seconds.range(lo..lo + bins as i64 * RAMP_BIN_SECS) {
+        let i = ((s - lo) / RAMP_BIN_SECS) as usize;
+        f[i] += f64::from(c.failed);
+        n[i] += f64::from(c.requests);
+    }
+    let (pf, pn) = (prefix(&f), prefix(&n));
+    // Bins [a, b) at their own rate: (log-likelihood, rate).
+    let own = |a: usize, b: usize| {
+        let (ff, nn) = (pf[b] - pf[a], pn[b] - pn[a]);
+        if nn > 0.0 {
+            (binomial_loglik(ff, nn, ff / nn), ff / nn)
+        } else {
+            (0.0, 0.0)
+        }
+    };
+    let mut best_step = f64::NEG_INFINITY;
+    for k in 1..bins {
+        best_step = best_step.max(own(0, k).0 + own(k, bins).0);
+    }
+    let mut best_ramp = (f64::NEG_INFINITY, 0usize);
+    for k1 in RAMP_MIN_CLIMB_BINS + 1..bins {
+        let (plateau_ll, plateau) = own(k1, bins);
+        // A climb over bins [k0, k1), from the rate before it to the plateau.
+        for k0 in 1..=k1 - RAMP_MIN_CLIMB_BINS {
+            let (before_ll, before) = own(0, k0);
+            if plateau <= before {
+                continue;
+            }
+            let len = (k1 - k0) as f64;
+            let climb: f64 = (k0..k1)
+                .map(|i| {
+                    let p = before + (plateau - before) * ((i - k0) as f64 + 0.5) / len;
+                    binomial_loglik(f[i], n[i], p)
+                })
+                .sum();
+            let ll = before_ll + climb + plateau_ll;
+            if ll > best_ramp.0 {
+                best_ramp = (ll, k0);
+            }
+        }
+    }
+    let (ll, k0) = best_ramp;
+    (k0 > 1 && ll - best_step >= RAMP_MIN_GAIN_NATS).then_some(lo + k0 as i64 * RAMP_BIN_SECS)
+}
+
 /// Refines a window's minute edges to the second: the likeliest switch of the failure rate
 /// near each edge (the rate inside measured over the first or last minutes of the window, so
-/// a ramp or a flap is compared with what it looks like there), snapped to the first (last)
+/// a flap is compared with what it looks like there; a ramp's onset is fitted as a ramp, no
+/// earlier than `previous_end`, the end of the window before), snapped to the first (last)
 /// failing request after (before) it.
 fn refine(
     seconds: &BTreeMap<i64, SecondCounts>,
+    previous_end: i64,
     start_min: i64,
     end_min: i64,
     baseline: f64,
@@ -694,23 +786,26 @@ fn refine(
     let edge = 5 * 60;
     let head = rate_between(seconds, start_min, (start_min + edge).min(end_min)).unwrap_or(0.5);
     let tail = rate_between(seconds, (end_min - edge).max(start_min), end_min).unwrap_or(0.5);
-    // The onset is compared with a rate half-way up: on a sharp onset the split lands on the
-    // change either way, on a ramp it lands nearer where the ramp leaves the baseline (lower
-    // would let a few background failures before a blip pull the start back).
-    let start = best_split(
-        seconds,
-        start_min - margin,
-        (start_min + margin).min(end_min),
-        p0,
-        (p0 + (head - p0) / 2.0).max(p0 * 2.0),
-    )
-    .and_then(|split| {
-        seconds
-            .range(split..end_min)
-            .find(|(_, c)| c.failed > 0)
-            .map(|(s, _)| *s)
-    })
-    .unwrap_or(start_min);
+    // A gradual onset is dated by the ramp fit ([`ramp_onset`]). Any other is a step, compared
+    // with the rate the window holds at its head: half of it would let a bad minute of
+    // background failures before a partial outage pull the start back.
+    let onset = ramp_onset(seconds, previous_end, start_min, end_min).or_else(|| {
+        best_split(
+            seconds,
+            start_min - margin,
+            (start_min + margin).min(end_min),
+            p0,
+            head.max(p0 * 2.0),
+        )
+    });
+    let start = onset
+        .and_then(|split| {
+            seconds
+                .range(split..end_min)
+                .find(|(_, c)| c.failed > 0)
+                .map(|(s, _)| *s)
+        })
+        .unwrap_or(start_min);
     let end = best_split(
         seconds,
         (end_min - margin).max(start),
@@ -1129,6 +1224,7 @@ fn detect_island(
     let bounds = pelt(&cost, n, penalty);
     let segments = segments_of((&events, &trials), (&eff_events, &eff_trials), &bounds);
     let baseline = baseline_rate(&segments, model, config);
+    let mut previous_end = i64::MIN;
     for w in elevated_windows(&segments, model, baseline, config) {
         let ev: f64 = events[w.start..w.end].iter().sum();
         let tr: f64 = trials[w.start..w.end].iter().sum();
@@ -1142,9 +1238,12 @@ fn detect_island(
             );
         let start_min = minutes[w.start];
         let end_min = minutes.get(w.end).copied().unwrap_or(minutes[n - 1] + 60);
+        // A ramp begins after the window before it.
+        let after_previous = std::mem::replace(&mut previous_end, end_min);
         let (start, end) = if use_requests {
             refine(
                 &stream.seconds,
+                after_previous,
                 start_min,
                 end_min,
                 baseline,
@@ -2092,8 +2191,90 @@ mod tests {
                 },
             );
         }
-        let (start, end) = refine(&seconds, 240, 480, 0.001, 120);
+        let (start, end) = refine(&seconds, i64::MIN, 240, 480, 0.001, 120);
         assert_eq!((start, end), (250, 480));
+    }
+
+    /// Per-second counts: `per_sec` requests a second from `from` to `to`, of which a share
+    /// `rate(second)` fail, spread evenly (a running total, so no randomness).
+    fn even_seconds(
+        from: i64,
+        to: i64,
+        per_sec: u32,
+        rate: impl Fn(i64) -> f64,
+    ) -> BTreeMap<i64, SecondCounts> {
+        let mut out = BTreeMap::new();
+        let mut owed = 0.0;
+        for s in from..to {
+            owed += rate(s) * f64::from(per_sec);
+            let failed = (owed.floor() as u32).min(per_sec);
+            owed -= f64::from(failed);
+            out.insert(
+                s,
+                SecondCounts {
+                    requests: per_sec,
+                    failed,
+                },
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn a_slow_ramp_is_dated_from_where_it_leaves_the_baseline() {
+        // 2 % background; from 01:40:00 the share climbs by a point a minute for 20 minutes.
+        let onset = 100 * 60;
+        let rate = |s: i64| 0.02 + ((s - onset) as f64 / 60.0).clamp(0.0, 20.0) * 0.01;
+        let seconds = even_seconds(0, 200 * 60, 5, rate);
+        // The minute segmentation opens the window minutes into the climb.
+        let found = ramp_onset(&seconds, i64::MIN, onset + 6 * 60, 160 * 60);
+        let t0 = found.expect("a ramp");
+        assert!((t0 - onset).abs() <= 60, "onset {t0} vs {onset}");
+        let (start, _) = refine(&seconds, i64::MIN, onset + 6 * 60, 160 * 60, 0.02, 120);
+        assert!((start - onset).abs() <= 60, "start {start} vs {onset}");
+    }
+
+    #[test]
+    fn a_sharp_onset_is_no_ramp() {
+        // 2 % background, then 30 % from 01:40:20: a step, which the step split places.
+        let onset = 100 * 60 + 20;
+        let rate = |s: i64| if s >= onset { 0.3 } else { 0.02 };
+        let seconds = even_seconds(0, 200 * 60, 5, rate);
+        assert_eq!(ramp_onset(&seconds, i64::MIN, 100 * 60, 160 * 60), None);
+        let (start, _) = refine(&seconds, i64::MIN, 100 * 60, 160 * 60, 0.02, 120);
+        assert!((start - onset).abs() <= 5, "start {start} vs {onset}");
+    }
+
+    #[test]
+    fn a_ramp_is_not_searched_before_the_window_ahead_of_it() {
+        // A burst at 01:30 (its own window, ending 01:31) and a climb from 01:40: the climb's
+        // onset is searched after the burst's window only.
+        let onset = 100 * 60;
+        let rate = |s: i64| {
+            if (90 * 60..90 * 60 + 40).contains(&s) {
+                0.9
+            } else {
+                0.02 + ((s - onset) as f64 / 60.0).clamp(0.0, 20.0) * 0.01
+            }
+        };
+        let seconds = even_seconds(0, 200 * 60, 5, rate);
+        let t0 = ramp_onset(&seconds, 91 * 60, onset + 6 * 60, 160 * 60).expect("a ramp");
+        assert!((t0 - onset).abs() <= 60, "onset {t0} vs {onset}");
+    }
+
+    #[test]
+    fn a_bad_background_minute_before_a_partial_outage_does_not_pull_its_start() {
+        // 2 % background, 5 % in the minute before the outage (a bad minute), then 15 % from
+        // 01:40:00: the step is placed against the outage's own rate, not half of it.
+        let onset = 100 * 60;
+        let rate = |s: i64| match s {
+            s if s >= onset => 0.15,
+            s if s >= onset - 150 => 0.05,
+            _ => 0.02,
+        };
+        let seconds = even_seconds(0, 200 * 60, 2, rate);
+        let (start, _) = refine(&seconds, i64::MIN, onset, 160 * 60, 0.02, 120);
+        assert!((start - onset).abs() <= 15, "start {start} vs {onset}");
     }
 
     #[test]
