@@ -1609,13 +1609,7 @@ mod tests {
                 0
             };
         }
-        for (m, c) in s.minutes.iter_mut() {
-            c.failed = s
-                .seconds
-                .range(*m..*m + 60)
-                .map(|(_, c)| u64::from(c.failed))
-                .sum();
-        }
+        failed_minutes_from_seconds(s);
     }
 
     fn key(kind: SourceKind, service: &str) -> StreamKey {
@@ -1676,13 +1670,7 @@ mod tests {
                 c.failed = c.requests;
             }
         }
-        for (m, c) in s.minutes.iter_mut() {
-            c.failed = s
-                .seconds
-                .range(*m..*m + 60)
-                .map(|(_, c)| u64::from(c.failed))
-                .sum();
-        }
+        failed_minutes_from_seconds(&mut s);
         let d = detect(&one(s), &DetectConfig::default()).unwrap();
         assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
         let (start, end) = secs(&d.outages[0]);
@@ -1695,6 +1683,11 @@ mod tests {
         for (_, c) in s.seconds.range_mut(from_sec..to_sec) {
             c.failed = c.requests;
         }
+        failed_minutes_from_seconds(s);
+    }
+
+    /// Each minute's failures, summed again from its seconds (after a test changed them).
+    fn failed_minutes_from_seconds(s: &mut StreamAggregate) {
         for (m, c) in s.minutes.iter_mut() {
             c.failed = s
                 .seconds
@@ -1810,13 +1803,7 @@ mod tests {
             let _ = sec;
             c.failed = c.requests;
         }
-        for (m, c) in web.minutes.iter_mut() {
-            c.failed = web
-                .seconds
-                .range(*m..*m + 60)
-                .map(|(_, c)| u64::from(c.failed))
-                .sum();
-        }
+        failed_minutes_from_seconds(&mut web);
         let agg = aggregates_with(vec![
             (key(SourceKind::App, "svc"), app),
             (key(SourceKind::Web, ""), web),
@@ -1842,13 +1829,7 @@ mod tests {
                 c.failed = c.requests;
             }
         }
-        for (m, c) in s.minutes.iter_mut() {
-            c.failed = s
-                .seconds
-                .range(*m..*m + 60)
-                .map(|(_, c)| u64::from(c.failed))
-                .sum();
-        }
+        failed_minutes_from_seconds(&mut s);
         let d = detect(&one(s), &DetectConfig::default()).unwrap();
         assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
         let (start, end) = secs(&d.outages[0]);
@@ -1877,13 +1858,7 @@ mod tests {
         for (_, c) in s.seconds.range_mut(110 * 60..118 * 60) {
             c.failed = c.requests;
         }
-        for (m, c) in s.minutes.iter_mut() {
-            c.failed = s
-                .seconds
-                .range(*m..*m + 60)
-                .map(|(_, c)| u64::from(c.failed))
-                .sum();
-        }
+        failed_minutes_from_seconds(&mut s);
         let d = detect(&one(s), &DetectConfig::default()).unwrap();
         assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
         let (start, end) = secs(&d.outages[0]);
@@ -1928,13 +1903,7 @@ mod tests {
                 c.failed = c.requests.div_ceil(2);
             }
         }
-        for (m, c) in s.minutes.iter_mut() {
-            c.failed = s
-                .seconds
-                .range(*m..*m + 60)
-                .map(|(_, c)| u64::from(c.failed))
-                .sum();
-        }
+        failed_minutes_from_seconds(&mut s);
         let d = detect(&one(s), &DetectConfig::default()).unwrap();
         assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
         let (start, end) = secs(&d.outages[0]);
@@ -2032,13 +2001,7 @@ mod tests {
         for (_, c) in s.seconds.range_mut(62 * 60..64 * 60) {
             c.failed = c.requests * 3 / 10;
         }
-        for (m, c) in s.minutes.iter_mut() {
-            c.failed = s
-                .seconds
-                .range(*m..*m + 60)
-                .map(|(_, c)| u64::from(c.failed))
-                .sum();
-        }
+        failed_minutes_from_seconds(&mut s);
         let d = detect(&one(s), &DetectConfig::default()).unwrap();
         assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
         let (start, end) = secs(&d.outages[0]);
@@ -2075,13 +2038,7 @@ mod tests {
                 c.failed = c.requests;
             }
         }
-        for (m, c) in s.minutes.iter_mut() {
-            c.failed = s
-                .seconds
-                .range(*m..*m + 60)
-                .map(|(_, c)| u64::from(c.failed))
-                .sum();
-        }
+        failed_minutes_from_seconds(&mut s);
         let d = detect(&one(s), &DetectConfig::default()).unwrap();
         assert!(d.outages.is_empty(), "{:?}", d.outages);
     }
@@ -2113,13 +2070,7 @@ mod tests {
         for (sec, c) in s.seconds.range_mut(150 * 60 + 30..151 * 60 + 36) {
             c.failed = u32::from(sec % 10 == 0) * c.requests;
         }
-        for (m, c) in s.minutes.iter_mut() {
-            c.failed = s
-                .seconds
-                .range(*m..*m + 60)
-                .map(|(_, c)| u64::from(c.failed))
-                .sum();
-        }
+        failed_minutes_from_seconds(&mut s);
         let d = detect(&one(s), &DetectConfig::default()).unwrap();
         assert!(d.outages.is_empty(), "{:?}", d.outages);
     }
