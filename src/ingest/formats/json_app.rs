@@ -317,25 +317,10 @@ fn key_hash(key: &str) -> usize {
     (v.wrapping_mul(0x9e37_79b1) >> 16) as usize
 }
 
-/// Equality of two keys, inlined (keys are short; a `memcmp` call costs more than the compare):
-/// a key of 4 to 16 bytes is compared as two overlapping words, its first and last.
-#[inline]
+/// Byte-wise equality, inlined (keys are short; a `memcmp` call costs more than the compare).
+/// Only for keys the [`KeyCache`] has not seen at their place, so rarely.
 fn same_key(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let word8 =
-        |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
-    let word4 =
-        |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
-    match n {
-        0..4 => a == b,
-        4..8 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
-        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
-        _ => a == b,
-    }
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 impl FastKeys {
