@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::fs;
 use std::io::{self, Read};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::UNIX_EPOCH;
 
 use super::detect::{SampleLine, detect_lines};
@@ -210,6 +210,7 @@ pub(crate) fn read_source(
         }
     };
     report.gzip = opened.gzip;
+    let count_into = opened.count_into;
     let mut reader = opened.reader;
 
     // The first bytes (and the whole first line, up to the line limit) tell a document apart.
@@ -230,7 +231,14 @@ pub(crate) fn read_source(
         }
         want = (head.len() + PEEK_BYTES).min(MAX_LINE_BYTES + 1);
     }
+    let count = |n: usize| {
+        if let Some(c) = &count_into {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    };
+    count(head.len());
     if looks_like_document(&head) {
+        let peeked = head.len();
         report.document = true;
         let outcome = match error {
             Some(e) => DocumentOutcome::Failed(e),
@@ -250,6 +258,7 @@ pub(crate) fn read_source(
                 Err(e) => DocumentOutcome::Failed(e),
             },
         };
+        count(head.len().saturating_sub(peeked));
         out.send(ReadMsg::Document(Box::new(DocumentRead {
             report,
             bytes: head,
@@ -261,7 +270,8 @@ pub(crate) fn read_source(
     // Lines: gather the first ones for detection. Their chunks are kept (in one buffer of
     // their own) and parsed like any other.
     let mut chunker =
-        Chunker::with_prefix(reader, head, error, request.chunk_bytes, MAX_LINE_BYTES);
+        Chunker::with_prefix(reader, head, error, request.chunk_bytes, MAX_LINE_BYTES)
+            .counting(count_into);
     let mut first = Vec::new();
     let mut first_info: Option<ChunkInfo> = None;
     let mut buf = Vec::new();
@@ -1244,6 +1254,49 @@ random junk\n\
             }
         }
     }
+    #[test]
+    fn progress_counts_every_byte_read_from_disk() {
+        use flate2::{Compression, write::GzEncoder};
+        let line = "203.0.113.7 - - [15/Oct/2023:15:00:01 -0400] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\"\n";
+        let plain = line.repeat(5000);
+        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(plain.as_bytes()).unwrap();
+        let gz = enc.finish().unwrap();
+        let document = format!("[{}]", vec!["{\"a\":1}"; 3000].join(",\n"));
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in [
+            ("plain.log", plain.as_bytes()),
+            ("packed.log.gz", &gz[..]),
+            ("doc.json", document.as_bytes()),
+        ] {
+            let path = dir.path().join(name);
+            fs::write(&path, bytes).unwrap();
+            let file = InputFile {
+                display: name.to_string(),
+                path,
+                size: bytes.len() as u64,
+            };
+            let counter = Arc::new(AtomicU64::new(0));
+            let mut sink = RecordingSink::default();
+            // Small chunks: many reads.
+            let request = ReadRequest {
+                file_index: 0,
+                file: &file,
+                forced: None,
+                ctx: &ParseContext::default(),
+                anchor: AnchorMode::Use(None),
+                chunk_bytes: 4096,
+                fast_paths: true,
+            };
+            let _ = read_sequentially(&request, counter.clone(), &mut sink);
+            assert_eq!(
+                counter.load(Ordering::Relaxed),
+                bytes.len() as u64,
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn records_that_span_lines_are_counted_from_their_first_line() {
         // A MySQL slow log: the header comments open the record, SET timestamp completes it,

@@ -4,7 +4,7 @@
 //! rest of it skipped as it streams by (never held). Every path through retrace splits lines here.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +40,11 @@ impl<R: Read> Read for CountingReader<R> {
 pub struct OpenedInput {
     pub reader: Box<dyn Read + Send>,
     pub gzip: bool,
+    /// Where the bytes taken from `reader` are to be counted, when it does not count them
+    /// itself: a plain file is read straight into the chunk buffers, and a counting wrapper
+    /// there would have std zero each buffer before every read (a wrapper cannot pass on
+    /// reads into uninitialised memory on stable Rust).
+    pub count_into: Option<Arc<AtomicU64>>,
 }
 
 /// Opens a file; gzip is recognised by its magic bytes, whatever the file is called.
@@ -54,23 +59,32 @@ pub fn open_input(path: &Path, bytes_read: Arc<AtomicU64>) -> io::Result<OpenedI
         }
         got += n;
     }
+    let gzip = got == 2 && magic == [0x1f, 0x8b];
+    if !gzip && file.seek(SeekFrom::Start(0)).is_ok() {
+        return Ok(OpenedInput {
+            reader: Box::new(file),
+            gzip,
+            count_into: Some(bytes_read),
+        });
+    }
+    // The decoder reads through a buffer of its own; a stream that cannot seek back (a pipe)
+    // gets its first bytes put back in front.
     let head = io::Cursor::new(magic[..got].to_vec());
     let counted = CountingReader {
         inner: head.chain(file),
         counter: bytes_read,
     };
     let buffered = BufReader::with_capacity(READ_BUFFER, counted);
-    if got == 2 && magic == [0x1f, 0x8b] {
-        Ok(OpenedInput {
-            reader: Box::new(MultiGzDecoder::new(buffered)),
-            gzip: true,
-        })
+    let reader: Box<dyn Read + Send> = if gzip {
+        Box::new(MultiGzDecoder::new(buffered))
     } else {
-        Ok(OpenedInput {
-            reader: Box::new(buffered),
-            gzip: false,
-        })
-    }
+        Box::new(buffered)
+    };
+    Ok(OpenedInput {
+        reader,
+        gzip,
+        count_into: None,
+    })
 }
 
 /// The first line end in `bytes`: where the line stops and where the next one starts. A `\r`
@@ -140,6 +154,8 @@ pub struct Chunker<R> {
     eof: bool,
     /// A read error, returned once the bytes read before it have been handed out.
     error: Option<io::Error>,
+    /// Where bytes read are counted, if the reader does not count them.
+    count_into: Option<Arc<AtomicU64>>,
 }
 
 impl<R: Read> Chunker<R> {
@@ -165,7 +181,14 @@ impl<R: Read> Chunker<R> {
             lines: 0,
             eof: error.is_some(),
             error,
+            count_into: None,
         }
+    }
+
+    /// Counts the bytes this chunker reads into `count_into` (see [`OpenedInput::count_into`]).
+    pub fn counting(mut self, count_into: Option<Arc<AtomicU64>>) -> Chunker<R> {
+        self.count_into = count_into;
+        self
     }
 
     /// Reads until `buf` holds `want` bytes or the stream ends.
@@ -175,7 +198,11 @@ impl<R: Read> Chunker<R> {
         }
         let need = want - buf.len();
         buf.reserve(need);
-        match (&mut self.inner).take(need as u64).read_to_end(buf) {
+        let got = (&mut self.inner).take(need as u64).read_to_end(buf);
+        if let (Ok(n), Some(count)) = (&got, &self.count_into) {
+            count.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        match got {
             Ok(n) if n < need => self.eof = true,
             Ok(_) => {}
             Err(e) => {
