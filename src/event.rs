@@ -67,6 +67,14 @@ impl Severity {
     /// Maps the level words used across logging libraries and servers.
     #[inline]
     pub fn from_word(word: &str) -> Option<Severity> {
+        // The words most lines carry, as most programs write them: no trimming or lowering.
+        match word.as_bytes() {
+            b"info" | b"INFO" => return Some(Severity::Info),
+            b"error" | b"ERROR" => return Some(Severity::Error),
+            b"warn" | b"WARN" => return Some(Severity::Warn),
+            b"debug" | b"DEBUG" => return Some(Severity::Debug),
+            _ => {}
+        }
         let w = word.trim().as_bytes();
         // Lower-cased on the stack: this runs once per line.
         let mut buf = [0u8; 16];
