@@ -284,19 +284,63 @@ pub fn message_of(obj: &Map<String, Value>, keys: &[&str]) -> String {
         .to_string()
 }
 
+/// The fields the fast path fills, each from its own key list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Time,
+    Level,
+    Message,
+    Status,
+    Service,
+    User,
+    Client,
+    Method,
+    Path,
+}
+
+/// Every [`Field`] with its key list, in the order the table gives the keys their ids.
+const FIELD_KEYS: [(Field, &[&str]); 9] = [
+    (Field::Time, TIME_KEYS),
+    (Field::Level, LEVEL_KEYS),
+    (Field::Message, MESSAGE_KEYS),
+    (Field::Status, STATUS_KEYS),
+    (Field::Service, SERVICE_KEYS),
+    (Field::User, USER_KEYS),
+    (Field::Client, CLIENT_KEYS),
+    (Field::Method, METHOD_KEYS),
+    (Field::Path, PATH_KEYS),
+];
+
+impl Field {
+    /// Whether a value may fill this field, as the full parse reads its list: it takes the first
+    /// key present for the time, level and message (and then looks at the value), the first one
+    /// with a usable status, the first string for service, method and path, and the first one
+    /// with text for user and client.
+    #[inline(always)]
+    fn takes(self, raw: &Raw<'_>) -> bool {
+        match self {
+            Field::Time | Field::Level | Field::Message => true,
+            Field::Status => raw_status(raw).is_some(),
+            Field::Service | Field::Method | Field::Path => matches!(raw, Raw::Str { .. }),
+            // What `raw_text` does not answer with `Ok(None)`.
+            Field::User | Field::Client => match raw {
+                Raw::Str { raw, .. } => !raw.is_empty(),
+                Raw::Bool(_) | Raw::Num(_) => true,
+                _ => false,
+            },
+        }
+    }
+}
+
 /// The key lists the fast path resolves, each the way the full parse does.
 struct FastKeys {
     /// Every key of every list, by id, and an open-addressing table from key to id.
     table: Vec<Option<(&'static str, u8)>>,
-    time: Vec<u8>,
-    level: Vec<u8>,
-    message: Vec<u8>,
-    status: Vec<u8>,
-    service: Vec<u8>,
-    user: Vec<u8>,
-    client: Vec<u8>,
-    method: Vec<u8>,
-    path: Vec<u8>,
+    /// By key id: the field the key may fill, with the key's place in the field's list.
+    role: Vec<(Field, u8)>,
+    /// The other fields of keys that are in more than one list (none today): key id, field,
+    /// place.
+    more_roles: Vec<(usize, Field, u8)>,
     /// First segments of the dotted keys: if one of these holds an object, a dotted key may
     /// find a nested value, which only the full parse looks up.
     prefixes: Vec<&'static str>,
@@ -325,19 +369,8 @@ fn same_key(a: &str, b: &str) -> bool {
 
 impl FastKeys {
     fn build() -> FastKeys {
-        let lists = [
-            TIME_KEYS,
-            LEVEL_KEYS,
-            MESSAGE_KEYS,
-            STATUS_KEYS,
-            SERVICE_KEYS,
-            USER_KEYS,
-            CLIENT_KEYS,
-            METHOD_KEYS,
-            PATH_KEYS,
-        ];
         let mut names: Vec<&'static str> = Vec::new();
-        for list in lists {
+        for (_, list) in FIELD_KEYS {
             for key in list {
                 if !names.contains(key) {
                     names.push(key);
@@ -353,11 +386,17 @@ impl FastKeys {
             }
             table[slot] = Some((*name, id as u8));
         }
-        let ids = |list: &[&str]| -> Vec<u8> {
-            list.iter()
-                .filter_map(|k| names.iter().position(|n| n == k).map(|i| i as u8))
-                .collect()
-        };
+        let mut role = Vec::new();
+        let mut more_roles = Vec::new();
+        for (id, name) in names.iter().enumerate() {
+            let mut roles = FIELD_KEYS.iter().filter_map(|(field, list)| {
+                let place = list.iter().position(|k| k == name)?;
+                Some((*field, place as u8))
+            });
+            // Every name comes from a list.
+            role.push(roles.next().unwrap_or((Field::Time, u8::MAX)));
+            more_roles.extend(roles.map(|(field, place)| (id, field, place)));
+        }
         let mut prefixes: Vec<&'static str> = names
             .iter()
             .filter_map(|n| n.split_once('.').map(|(p, _)| p))
@@ -365,15 +404,8 @@ impl FastKeys {
         prefixes.sort_unstable();
         prefixes.dedup();
         FastKeys {
-            time: ids(TIME_KEYS),
-            level: ids(LEVEL_KEYS),
-            message: ids(MESSAGE_KEYS),
-            status: ids(STATUS_KEYS),
-            service: ids(SERVICE_KEYS),
-            user: ids(USER_KEYS),
-            client: ids(CLIENT_KEYS),
-            method: ids(METHOD_KEYS),
-            path: ids(PATH_KEYS),
+            role,
+            more_roles,
             prefixes,
             count: names.len(),
             table,
@@ -468,10 +500,8 @@ impl KeyCache {
     }
 }
 
-/// At most this many distinct keys are looked at (the lists hold fewer).
-const MAX_FAST_KEYS: usize = 96;
-/// At most this many known keys in one line (more: the full parse reads it).
-const MAX_FOUND: usize = 24;
+/// At most this many distinct keys are looked at (one bit each; the lists hold fewer).
+const MAX_FAST_KEYS: usize = 128;
 
 /// Text of a scalar as [`json::value_text`] gives it; `Err` when only serde_json can say (a
 /// number written in a way it might print differently).
@@ -499,6 +529,62 @@ fn raw_i64(n: &str) -> Option<i64> {
     }
 }
 
+/// An HTTP status as [`status_of`] reads one: a whole number or a string of one, 100..=599.
+#[inline(always)]
+fn raw_status(raw: &Raw<'_>) -> Option<u16> {
+    if let Raw::Num(n) = raw
+        && let [a @ b'1'..=b'5', b @ b'0'..=b'9', c @ b'0'..=b'9'] = n.as_bytes()
+    {
+        // Three digits, as nearly every status is written.
+        return Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'));
+    }
+    raw_status_written_otherwise(raw)
+}
+
+#[cold]
+fn raw_status_written_otherwise(raw: &Raw<'_>) -> Option<u16> {
+    let value = match raw {
+        Raw::Num(n) => raw_i64(n),
+        Raw::Str { .. } => raw.text().and_then(|s| s.trim().parse::<i64>().ok()),
+        _ => None,
+    };
+    value.filter(|s| (100..600).contains(s)).map(|s| s as u16)
+}
+
+/// What a line's members offer each field, kept as the full parse would choose.
+struct Picks<'a> {
+    /// Each field's value so far, with its key's place in the field's list (`u8::MAX`: none).
+    best: [(u8, Raw<'a>); FIELD_KEYS.len()],
+    /// The status of the status value kept.
+    status: Option<u16>,
+    /// A line the full parse must read.
+    refused: bool,
+}
+
+impl<'a> Picks<'a> {
+    #[inline(always)]
+    fn offer(&mut self, field: Field, place: u8, value: Raw<'a>) {
+        let slot = &mut self.best[field as usize];
+        if place > slot.0 {
+            return;
+        }
+        if place == slot.0 {
+            // The same key again: serde_json keeps the last one, whatever it holds; that is
+            // left to it.
+            self.refused = true;
+            return;
+        }
+        if field == Field::Status {
+            if let Some(status) = raw_status(&value) {
+                self.status = Some(status);
+                *slot = (place, value);
+            }
+        } else if field.takes(&value) {
+            *slot = (place, value);
+        }
+    }
+}
+
 /// The fast path of [`JsonApp`]: the members are scanned, not parsed into a `Value`, and each
 /// field is resolved from its key list as [`JsonApp::parse_json`] resolves it.
 fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>> {
@@ -514,11 +600,11 @@ fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>
     if keys.count > MAX_FAST_KEYS {
         return None;
     }
-    // Key id → 1 + where its value is in `found` (0: absent). Small, so cheap to clear.
-    let mut index = [0u8; MAX_FAST_KEYS];
-    let mut found = [Raw::Null; MAX_FOUND];
-    let mut count = 0;
-    let mut refused = false;
+    let mut picks = Picks {
+        best: [(u8::MAX, Raw::Null); FIELD_KEYS.len()],
+        status: None,
+        refused: false,
+    };
     let mut position = 0;
     let cache = &mut cx.json_keys;
     scan_object(
@@ -528,92 +614,69 @@ fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>
             let id = cache.id(position, key, keys);
             position += 1;
             if let Some(id) = id {
-                match index[id] {
-                    0 if count == MAX_FOUND => refused = true,
-                    0 => {
-                        found[count] = value;
-                        count += 1;
-                        index[id] = count as u8;
-                    }
-                    // A key written twice: the last one counts, as in serde_json.
-                    at => found[usize::from(at) - 1] = value,
+                let (field, place) = keys.role[id];
+                picks.offer(field, place, value);
+                for &(_, field, place) in keys.more_roles.iter().filter(|r| r.0 == id) {
+                    picks.offer(field, place, value);
                 }
             }
             if value == Raw::Object && keys.prefixes.contains(&key) {
-                refused = true;
+                picks.refused = true;
             }
         },
     )?;
-    if refused {
+    if picks.refused {
         return None;
     }
-    let slot = |id: &u8| match index[usize::from(*id)] {
-        0 => None,
-        at => Some(found[usize::from(at) - 1]),
+    let best = &picks.best;
+    let get = |field: Field| match best[field as usize] {
+        (u8::MAX, _) => None,
+        (_, raw) => Some(raw),
     };
-    let first = |ids: &[u8]| ids.iter().find_map(slot);
     // The time: the first time key present decides.
-    let time = match first(&keys.time)? {
-        Raw::Str { .. } => {
-            let s = first(&keys.time)?.text()?;
+    let time = match get(Field::Time)? {
+        raw @ Raw::Str { .. } => {
+            let s = raw.text()?;
             cx.iso(&s).ok().or_else(|| parse_epoch_text(&s).ok())?
         }
         Raw::Num(n) if !n.contains('.') => epoch_from_int(n.parse::<i64>().ok()?).ok()?,
         Raw::Num(n) => epoch_by_magnitude(serde_json::from_str::<f64>(n).ok()?).ok()?,
         _ => return None,
     };
-    let message = match first(&keys.message) {
+    let message = match get(Field::Message) {
         Some(raw @ Raw::Str { .. }) => raw.text()?,
         _ => Cow::Borrowed(""),
     };
-    let level = match first(&keys.level) {
+    let level = match get(Field::Level) {
         Some(raw @ Raw::Str { .. }) => raw.text().and_then(|w| Severity::from_word(&w)),
         Some(Raw::Num(n)) => raw_i64(n).map(Severity::from_pino),
         _ => None,
     };
-    let mut status = None;
-    for id in &keys.status {
-        let value = match slot(id) {
-            Some(Raw::Num(n)) => raw_i64(n),
-            Some(raw @ Raw::Str { .. }) => raw.text().and_then(|s| s.trim().parse::<i64>().ok()),
-            _ => None,
-        };
-        if let Some(v) = value.filter(|s| (100..600).contains(s)) {
-            status = Some(v as u16);
-            break;
+    let status = picks.status;
+    let string = |field: Field| -> Option<Option<Cow<'a, str>>> {
+        match get(field) {
+            Some(raw) => Some(Some(raw.text()?)),
+            None => Some(None),
         }
-    }
-    let string = |ids: &[u8]| -> Option<Option<Cow<'a, str>>> {
-        for id in ids {
-            if let Some(raw @ Raw::Str { .. }) = slot(id) {
-                return Some(Some(raw.text()?));
-            }
-        }
-        Some(None)
     };
-    let text_of = |ids: &[u8]| -> Option<Option<Cow<'a, str>>> {
-        for id in ids {
-            if let Some(raw) = slot(id) {
-                match raw_text(&raw) {
-                    Ok(Some(t)) => return Some(Some(t)),
-                    Ok(None) => {}
-                    Err(()) => return None,
-                }
-            }
+    let text_of = |field: Field| -> Option<Option<Cow<'a, str>>> {
+        match get(field).map(|raw| raw_text(&raw)) {
+            Some(Ok(text)) => Some(text),
+            Some(Err(())) => None,
+            None => Some(None),
         }
-        Some(None)
     };
     let severity = level.unwrap_or_else(|| status.map_or(Severity::Info, http_severity));
     Some(FastLine::Record(EventView {
         time,
         kind: Some(SourceKind::App),
-        service: string(&keys.service)?,
+        service: string(Field::Service)?,
         severity,
         message,
-        user: text_of(&keys.user)?,
-        client: text_of(&keys.client)?,
-        method: string(&keys.method)?,
-        path: string(&keys.path)?,
+        user: text_of(Field::User)?,
+        client: text_of(Field::Client)?,
+        method: string(Field::Method)?,
+        path: string(Field::Path)?,
         status,
         ..EventView::default()
     }))
@@ -690,6 +753,55 @@ mod tests {
         let mut cx = FileContext::new(ParseContext::default());
         let outcome = JsonApp.parse(line, &mut cx, &mut out);
         (outcome, out)
+    }
+
+    #[test]
+    fn fast_path_picks_each_field_as_the_full_parse_does() {
+        let t = r#""ts":"2023-10-15T19:00:01Z""#;
+        let lines = [
+            // The first user key has no text, the second has.
+            format!(r#"{{{t},"user_id":"","userId":"u-2","msg":"a"}}"#),
+            format!(r#"{{{t},"userId":"u-2","user_id":null,"msg":"a"}}"#),
+            // Lower in the list but earlier in the line.
+            format!(r#"{{{t},"username":"late","user_id":"first","msg":"a"}}"#),
+            // A number that only serde_json can print: the line is left to it.
+            format!(r#"{{{t},"user_id":1.50,"msg":"a"}}"#),
+            format!(r#"{{{t},"user_id":true,"client_ip":12}}"#),
+            // Statuses: out of range, as a string, padded, the next key's.
+            format!(r#"{{{t},"status":20,"status_code":503}}"#),
+            format!(r#"{{{t},"status":"404 ","statusCode":200}}"#),
+            format!(r#"{{{t},"status":600,"http_status":"abc"}}"#),
+            format!(r#"{{{t},"status":500.0}}"#),
+            format!(r#"{{{t},"status":-200,"status_code":201}}"#),
+            // Service, method and path take the first string.
+            format!(r#"{{{t},"service":7,"app":"auth","method":null,"http.method":"GET"}}"#),
+            format!(r#"{{{t},"path":{{"a":1}},"url":"/x","route":"/y"}}"#),
+            // Time, level and message: the first key present decides, whatever it holds.
+            format!(r#"{{{t},"message":5,"msg":"text"}}"#),
+            format!(r#"{{{t},"level":40,"severity":"error"}}"#),
+            format!(r#"{{{t},"level":"","severity":"error"}}"#),
+            r#"{"time":1697396401000,"timestamp":"2023-10-15T19:00:01Z"}"#.to_string(),
+            r#"{"timestamp":null,"time":"2023-10-15T19:00:01Z"}"#.to_string(),
+            // Keys written twice.
+            format!(r#"{{{t},"status":500,"status":200}}"#),
+            format!(r#"{{{t},"user_id":"","user_id":"u-9"}}"#),
+            format!(r#"{{{t},"user_id":"u-1","user_id":""}}"#),
+            format!(r#"{{{t},"msg":"a","level":"info","msg":"b"}}"#),
+            r#"{"ts":"2023-10-15T19:00:01Z","ts":"2023-10-15T19:00:02Z"}"#.to_string(),
+        ];
+        let mut taken = 0;
+        for line in &lines {
+            let (outcome, events) = parse(line);
+            let mut cx = FileContext::new(ParseContext::default());
+            let Some(FastLine::Record(view)) = JsonApp.parse_view(line, &mut cx) else {
+                continue;
+            };
+            taken += 1;
+            assert_eq!(outcome, LineOutcome::Parsed, "{line}");
+            assert_eq!(events[0].view(), view, "{line}");
+        }
+        // Most are read by the fast path (not all left to the full parse).
+        assert!(taken >= 15, "{taken} of {}", lines.len());
     }
 
     #[test]
