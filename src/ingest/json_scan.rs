@@ -205,6 +205,36 @@ fn classify16_portable(block: &[u8; 16]) -> (u16, u16) {
     (quotes, refused)
 }
 
+/// A number at `i` written as most log numbers are, `-?(0|[1-9][0-9]*)(\.[0-9]+)?` and followed
+/// by a byte that cannot continue it: its start and end. Anything else (an exponent, a bad
+/// number, not a number) is `None`, and [`Scanner::value`] decides.
+#[inline(always)]
+fn plain_number(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    let digits_from = |mut j: usize| {
+        while b.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        j
+    };
+    let first = i + usize::from(b.get(i) == Some(&b'-'));
+    let mut end = match b.get(first)? {
+        b'0' => first + 1,
+        b'1'..=b'9' => digits_from(first + 1),
+        _ => return None,
+    };
+    if b.get(end) == Some(&b'.') {
+        let after = digits_from(end + 1);
+        if after == end + 1 {
+            return None;
+        }
+        end = after;
+    }
+    match b.get(end) {
+        Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r') | None => Some((i, end)),
+        _ => None,
+    }
+}
+
 struct Scanner<'a, 'm> {
     text: &'a str,
     b: &'a [u8],
@@ -387,6 +417,9 @@ impl<'a> Scanner<'a, '_> {
                     raw,
                     escaped: false,
                 }
+            } else if let Some((number, end)) = plain_number(b, i) {
+                i = end;
+                Raw::Num(text.get(number..end)?)
             } else {
                 self.i = i;
                 let value = self.value(1)?;
@@ -578,6 +611,19 @@ mod tests {
             r#"{"a":"x"#,
             r#"{"#,
             r#"["a"]"#,
+            // Numbers, read inline on a mapped line.
+            r#"{"a":-0.5,"b":10,"c":0,"d":123.25}"#,
+            r#"{"a":7 ,"b":8 }"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":-}"#,
+            r#"{"a":-x}"#,
+            r#"{"a":1e5}"#,
+            r#"{"a":2E-3}"#,
+            r#"{"a":12x}"#,
+            r#"{"a":1.5.5}"#,
+            r#"{"a":-01}"#,
+            r#"{"a":4"#,
         ];
         for line in lines {
             let mapped = members(line);
