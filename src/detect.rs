@@ -693,10 +693,17 @@ const RAMP_MIN_GAIN_NATS: f64 = 6.0;
 /// to the second.
 const RAMP_MIN_CLIMB_BINS: usize = 6;
 
-/// Log-likelihood of `f` failures out of `n` requests at rate `p`.
+/// Log-likelihood of `f` failures out of `n` requests at rate `p`. A term with no count is 0
+/// and its logarithm is not taken (most bins of a low failure rate have no failure).
 fn binomial_loglik(f: f64, n: f64, p: f64) -> f64 {
     let p = p.clamp(1e-6, 1.0 - 1e-6);
-    f * p.ln() + (n - f) * (1.0 - p).ln()
+    let failed = if f > 0.0 { f * p.ln() } else { 0.0 };
+    let passed = if n - f > 0.0 {
+        (n - f) * (1.0 - p).ln()
+    } else {
+        0.0
+    };
+    failed + passed
 }
 
 /// The onset of a gradual outage: where the failure rate leaves the rate before it when it
@@ -743,6 +750,20 @@ fn ramp_onset(
     for k in 1..bins {
         best_step = best_step.max(own(0, k).0 + own(k, bins).0);
     }
+    // No rates fit the bins of a climb better than each bin's own: a bound on any climb's
+    // log-likelihood. A climb is not computed when it cannot beat the best ramp so far, nor
+    // the best step by the gain asked of a ramp (then the answer is no onset, whichever ramp
+    // is best).
+    let saturated: Vec<f64> = (0..bins)
+        .map(|i| {
+            if n[i] > 0.0 {
+                binomial_loglik(f[i], n[i], f[i] / n[i])
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let ps = prefix(&saturated);
     let mut best_ramp = (f64::NEG_INFINITY, 0usize);
     for k1 in RAMP_MIN_CLIMB_BINS + 1..bins {
         let (plateau_ll, plateau) = own(k1, bins);
@@ -750,6 +771,12 @@ fn ramp_onset(
         for k0 in 1..=k1 - RAMP_MIN_CLIMB_BINS {
             let (before_ll, before) = own(0, k0);
             if plateau <= before {
+                continue;
+            }
+            let bound = before_ll + (ps[k1] - ps[k0]) + plateau_ll;
+            // (With room for the rounding of the sums.)
+            let bound = bound + 1e-9 * (1.0 + bound.abs());
+            if bound < best_ramp.0 || bound < best_step + RAMP_MIN_GAIN_NATS {
                 continue;
             }
             let len = (k1 - k0) as f64;
