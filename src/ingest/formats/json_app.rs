@@ -500,7 +500,7 @@ impl KeyCache {
     }
 }
 
-/// At most this many distinct keys are looked at (one bit each; the lists hold fewer).
+/// At most this many distinct keys are looked at (their ids are bytes; the lists hold fewer).
 const MAX_FAST_KEYS: usize = 128;
 
 /// Text of a scalar as [`json::value_text`] gives it; `Err` when only serde_json can say (a
