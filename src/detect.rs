@@ -1068,7 +1068,11 @@ fn trim_edge_blips(
     if let Some(k) = gap_after {
         let body = found[last].1;
         let tail = rate_between(seconds, (body - 300).max(new_start), body).unwrap_or(p1);
-        new_end = best_split(seconds, body - 1, found[k + 1].0, tail.max(p0 * 2.0), p0)
+        // The episode chain weighs seconds against a rate between the baseline and the
+        // outage's, so it may take a mild wander right after the outage for its tail: the end is
+        // the likeliest drop from the outage's rate, searched from a little inside the episode.
+        let from = (body - EDGE_GAP_SECS).max(found[last].0);
+        new_end = best_split(seconds, from, found[k + 1].0, tail.max(p0 * 2.0), p0)
             .and_then(|split| {
                 seconds
                     .range(new_start..split)
@@ -2430,6 +2434,24 @@ mod tests {
         let seconds = even_seconds(0, 9000, 100, rate);
         let (start, end) = trim_edge_blips(&seconds, onset, off + 240, 0.03, (75, 60));
         assert_eq!(start, onset);
+        assert!((off - 5..=off + 5).contains(&end), "end {end}");
+    }
+
+    #[test]
+    fn an_outage_trimmed_of_a_later_bad_minute_ends_where_its_rate_drops() {
+        // 100 requests a second, 3 % background; 25 % failing for 180 s, then 5 % for 45 s (a
+        // wander the episode chain takes for the outage's tail), then a bad minute at 9 %
+        // three minutes after the outage: the end is the likeliest drop from the outage's
+        // rate to the baseline, not the end of the episode.
+        let (onset, off) = (6000, 6180);
+        let rate = |s: i64| match s {
+            s if (onset..off).contains(&s) => 0.25,
+            s if (off..off + 45).contains(&s) => 0.05,
+            s if (off + 180..off + 240).contains(&s) => 0.09,
+            _ => 0.03,
+        };
+        let seconds = even_seconds(0, 9000, 100, rate);
+        let (_, end) = trim_edge_blips(&seconds, onset, off + 240, 0.03, (75, 60));
         assert!((off - 5..=off + 5).contains(&end), "end {end}");
     }
 
