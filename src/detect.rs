@@ -13,8 +13,9 @@
 //! Edges are refined to the second from the failing requests themselves (a gradual onset by a
 //! ramp fit, which dates it from where the climb leaves the background); a second-level
 //! two-state segmentation into elevated episodes then trims blips that the minute segmentation
-//! joined to a window's edge, and windows with no sustained episode (bursts of a minute or
-//! less, even two of them in a row) are dropped.
+//! joined to a window's edge (and a burst cut off from the outage by a silence the outage's own
+//! rate could not have kept, at a rate well above it), and windows with no sustained episode
+//! (bursts of a minute or less, even two of them in a row) are dropped.
 
 use std::collections::BTreeMap;
 
@@ -1008,13 +1009,15 @@ const EDGE_GAP_SECS: i64 = 60;
 
 /// The minute segmentation joins a blip a few minutes before (or after) an outage to it. Where
 /// the window's edge holds only blips, cut off from the first (last) lasting episode by a clear
-/// return to the baseline, the edge moves to the lasting episode. An episode lasts when it is
-/// `min_secs` long, or longer than a blip (`max_blip_secs`) and as intense as the outage (at
-/// least half the failure rate of its longest episode): a flapping outage's first or last flap
-/// of a minute or so is part of it, a bad minute of background failures beside it is not (nor
-/// is a shorter flap, unless it keeps the outage's rhythm: see below). The edge moves to the
-/// likeliest onset (end) in the quiet stretch before (after) it, snapped to a failing request
-/// as in [`refine`]. Episodes are found at a rate between the baseline and the
+/// return to the baseline, the edge moves to the lasting episode. The return may lie beyond
+/// episodes weaker than half the outage (the background wandering a little after it ends):
+/// those go with the blips, while one as intense as the outage stops the search. An episode
+/// lasts when it is `min_secs` long, or longer than a blip (`max_blip_secs`) and as intense as
+/// the outage (at least half the failure rate of its longest episode): a flapping outage's
+/// first or last flap of a minute or so is part of it, a bad minute of background failures
+/// beside it is not (nor is a shorter flap, unless it keeps the outage's rhythm: see below).
+/// The edge moves to the likeliest onset (end) in the quiet stretch before (after) it, snapped
+/// to a failing request as in [`refine`]. Episodes are found at a rate between the baseline and the
 /// window's (their geometric mean, but at least a quarter of the window's: over a baseline
 /// near zero, the quiet stretch must still weigh), so a burst of background failures still
 /// stands apart.
@@ -1063,12 +1066,23 @@ fn trim_edge_blips(
             last += 1;
         }
     }
+    // The clear return to the baseline before the first lasting episode (after the last): the
+    // nearest gap of [`EDGE_GAP_SECS`], across episodes weaker than half the outage (the
+    // background wandering beside it) but not across one as intense as the outage.
+    let weak = |e: &(i64, i64)| 2.0 * intensity(e) < outage_rate;
+    let gap_before = (1..=first)
+        .rev()
+        .take_while(|&k| k == first || weak(&found[k]))
+        .find(|&k| found[k].0 - found[k - 1].1 >= EDGE_GAP_SECS);
+    let gap_after = (last..found.len() - 1)
+        .take_while(|&k| k == last || weak(&found[k]))
+        .find(|&k| found[k + 1].0 - found[k].1 >= EDGE_GAP_SECS);
     let mut new_start = start;
-    if first > 0 && found[first].0 - found[first - 1].1 >= EDGE_GAP_SECS {
+    if let Some(k) = gap_before {
         let body = found[first].0;
         let head = rate_between(seconds, body, (body + 300).min(end)).unwrap_or(p1);
         let p_mid = (p0 + (head - p0) / 2.0).max(p0 * 2.0);
-        new_start = best_split(seconds, found[first - 1].1, body + 1, p0, p_mid)
+        new_start = best_split(seconds, found[k - 1].1, body + 1, p0, p_mid)
             .and_then(|split| {
                 seconds
                     .range(split..end)
@@ -1078,10 +1092,152 @@ fn trim_edge_blips(
             .unwrap_or(body);
     }
     let mut new_end = end;
-    if last + 1 < found.len() && found[last + 1].0 - found[last].1 >= EDGE_GAP_SECS {
+    if let Some(k) = gap_after {
         let body = found[last].1;
         let tail = rate_between(seconds, (body - 300).max(new_start), body).unwrap_or(p1);
-        new_end = best_split(seconds, body - 1, found[last + 1].0, tail.max(p0 * 2.0), p0)
+        // The episode chain weighs seconds against a rate between the baseline and the
+        // outage's, so it may take a mild wander right after the outage for its tail: the end is
+        // the likeliest drop from the outage's rate, searched from a little inside the episode.
+        let from = (body - EDGE_GAP_SECS).max(found[last].0);
+        new_end = best_split(seconds, from, found[k + 1].0, tail.max(p0 * 2.0), p0)
+            .and_then(|split| {
+                seconds
+                    .range(new_start..split)
+                    .rev()
+                    .find(|(_, c)| c.failed > 0)
+                    .map(|(s, _)| s + 1)
+            })
+            .unwrap_or(body);
+    }
+    if new_end > new_start {
+        (new_start, new_end)
+    } else {
+        (start, end)
+    }
+}
+
+/// Fewest failures an edge burst must hold for [`cut_edge_bursts`] (a lone failure before a
+/// gap is the sparse beginning of a ramp as often as a burst).
+const EDGE_BURST_MIN_FAILED: u64 = 5;
+/// Failures the outage's own rate must have put into the silence after (before) an edge burst
+/// for the silence to separate them (chance e^-6, 0.25 %).
+const EDGE_BURST_MIN_MISSING: f64 = 6.0;
+/// How much likelier (nats) an edge burst's failures are at its own rate than at the
+/// outage's: a burst well above the outage is something else, one at its rate may be its flap.
+const EDGE_BURST_MIN_GAIN_NATS: f64 = 6.0;
+/// ... and how many times the outage's rate the burst must hold (effect size: on a busy
+/// stream a flap a little above the outage's rate is significant too, and still a flap).
+const EDGE_BURST_MIN_RATIO: f64 = 2.0;
+
+/// A burst at a window's edge, cut off from the outage by a silence the outage could not have
+/// kept, at a failure rate the outage never holds: an error blip of every service a minute or
+/// two before (after) a partial outage. The episode chain of [`trim_edge_blips`] weighs a
+/// quiet stretch against a rate between the baseline and the window's, and at low traffic a
+/// minute and more without a failure is too little evidence for it (nor does it split a gap
+/// shorter than [`EDGE_GAP_SECS`]); here the silence is judged against the outage itself. The
+/// head (tail) of the window is cut off at its longest silence when: the part beyond the
+/// silence lasts no longer than two blips (`max_blip_secs` each, 80 % of its failures within
+/// one) and holds at least [`EDGE_BURST_MIN_FAILED`] failures; the outage's rate would have
+/// put at least [`EDGE_BURST_MIN_MISSING`] failures into the silence; the outage is steady (no
+/// silence inside it as long as [`EDGE_GAP_SECS`], so a flapping outage's quiet spells keep
+/// their flaps); and the burst fails clearly more than the outage — [`EDGE_BURST_MIN_RATIO`]
+/// times its rate, and [`EDGE_BURST_MIN_GAIN_NATS`] likelier at its own — so a first or last
+/// flap of a flapping outage, at the outage's rate, stays. The new edge is the likeliest
+/// switch between the baseline and the outage's rate beyond the burst, snapped to a failing
+/// request as in [`refine`] (a background failure in the silence is not the onset).
+fn cut_edge_bursts(
+    seconds: &BTreeMap<i64, SecondCounts>,
+    start: i64,
+    end: i64,
+    baseline: f64,
+    max_blip_secs: i64,
+) -> (i64, i64) {
+    let p0 = baseline.clamp(1e-4, 0.5);
+    let failing: Vec<(i64, u64)> = seconds
+        .range(start..end)
+        .filter(|(_, c)| c.failed > 0)
+        .map(|(s, c)| (*s, u64::from(c.failed)))
+        .collect();
+    if failing.len() < 3 {
+        return (start, end);
+    }
+    let counts = |from: i64, to: i64| {
+        seconds.range(from..to).fold((0u64, 0u64), |acc, (_, c)| {
+            (acc.0 + u64::from(c.requests), acc.1 + u64::from(c.failed))
+        })
+    };
+    // Longest silence between failures in failing[a..b].
+    let longest_silence = |a: usize, b: usize| {
+        failing[a..b]
+            .windows(2)
+            .map(|w| w[1].0 - w[0].0 - 1)
+            .max()
+            .unwrap_or(0)
+    };
+    // Whether the silence between failing[i] and failing[i + 1] cuts the burst `burst` off
+    // from the outage `body` (indices into `failing`, end exclusive).
+    let cuts = |i: usize, burst: (usize, usize), body: (usize, usize)| {
+        let (burst_from, burst_to) = (failing[burst.0].0, failing[burst.1 - 1].0 + 1);
+        let (body_from, body_to) = (failing[body.0].0, failing[body.1 - 1].0 + 1);
+        let (burst_n, burst_f) = counts(burst_from, burst_to);
+        let (body_n, body_f) = counts(body_from, body_to);
+        if burst_n == 0 || body_n == 0 || burst_f < EDGE_BURST_MIN_FAILED {
+            return false;
+        }
+        let body_rate = body_f as f64 / body_n as f64;
+        let burst_rate = burst_f as f64 / burst_n as f64;
+        let (gap_n, _) = counts(failing[i].0 + 1, failing[i + 1].0);
+        let gain = binomial_loglik(burst_f as f64, burst_n as f64, burst_rate)
+            - binomial_loglik(burst_f as f64, burst_n as f64, body_rate);
+        burst_to - burst_from <= 2 * max_blip_secs
+            && core_secs(seconds, burst_from, burst_to) <= max_blip_secs
+            && body_to - body_from >= 2 * (burst_to - burst_from)
+            && gap_n as f64 * body_rate >= EDGE_BURST_MIN_MISSING
+            && longest_silence(body.0, body.1) < EDGE_GAP_SECS
+            && burst_rate >= EDGE_BURST_MIN_RATIO * body_rate
+            && gain >= EDGE_BURST_MIN_GAIN_NATS
+    };
+    let n = failing.len();
+    let mut new_start = start;
+    let mut first = 0;
+    // The head: the widest silence within two blips of the start.
+    let head = (0..n - 1)
+        .take_while(|&i| failing[i].0 + 1 - failing[0].0 <= 2 * max_blip_secs)
+        .max_by_key(|&i| failing[i + 1].0 - failing[i].0);
+    if let Some(i) = head
+        && cuts(i, (0, i + 1), (i + 1, n))
+    {
+        // The onset: the likeliest switch from the baseline to the outage's rate after the
+        // burst (a background failure in the silence is no start), snapped to a failure.
+        let body = failing[i + 1].0;
+        let p1 = rate_between(seconds, body, end)
+            .unwrap_or(0.5)
+            .max(2.0 * p0);
+        let onset = best_split(seconds, failing[i].0 + 1, body + 2 * max_blip_secs, p0, p1)
+            .and_then(|split| {
+                seconds
+                    .range(split..end)
+                    .find(|(_, c)| c.failed > 0)
+                    .map(|(s, _)| *s)
+            })
+            .unwrap_or(body);
+        new_start = onset;
+        first = failing.partition_point(|(s, _)| *s < onset);
+    }
+    let mut new_end = end;
+    let tail = (first..n - 1)
+        .rev()
+        .take_while(|&i| failing[n - 1].0 + 1 - failing[i + 1].0 <= 2 * max_blip_secs)
+        .max_by_key(|&i| failing[i + 1].0 - failing[i].0);
+    if let Some(i) = tail
+        && i > first
+        && cuts(i, (i + 1, n), (first, i + 1))
+    {
+        let body = failing[i].0 + 1;
+        let p1 = rate_between(seconds, new_start, body)
+            .unwrap_or(0.5)
+            .max(2.0 * p0);
+        new_end = best_split(seconds, body - 2 * max_blip_secs, failing[i + 1].0, p1, p0)
             .and_then(|split| {
                 seconds
                     .range(new_start..split)
@@ -1281,13 +1437,14 @@ fn detect_island(
         };
         let (start, end) = if use_requests {
             let (start, end) = densest_episode(&stream.seconds, start, end);
-            trim_edge_blips(
+            let (start, end) = trim_edge_blips(
                 &stream.seconds,
                 start,
                 end,
                 baseline,
                 (config.min_episode_secs, config.max_blip_secs),
-            )
+            );
+            cut_edge_bursts(&stream.seconds, start, end, baseline, config.max_blip_secs)
         } else {
             (start, end)
         };
@@ -2253,6 +2410,76 @@ mod tests {
         let seconds = even_seconds(0, 200 * 60, 2, rate);
         let (start, _) = refine(&seconds, i64::MIN, onset, 160 * 60, 0.02, 120);
         assert!((start - onset).abs() <= 15, "start {start} vs {onset}");
+    }
+
+    #[test]
+    fn a_blip_before_a_quiet_partial_outage_is_cut_off_at_the_silence() {
+        // 2 requests a second, 1 % background; a blip of 40 s failing 45 %, 90 s of background,
+        // then 10 % failing: at this traffic the episode chain cannot split the 90 s, but the
+        // outage's own rate would have put 18 failures in them.
+        let (blip, onset) = (1000, 1130);
+        let rate = |s: i64| match s {
+            s if (blip..blip + 40).contains(&s) => 0.45,
+            s if s >= onset => 0.10,
+            _ => 0.01,
+        };
+        let seconds = even_seconds(0, 3000, 2, rate);
+        let (start, end) = cut_edge_bursts(&seconds, blip, 2000, 0.01, 60);
+        assert!((onset..=onset + 10).contains(&start), "start {start}");
+        assert!((1990..=2000).contains(&end), "end {end}");
+    }
+
+    #[test]
+    fn a_first_flap_at_the_outage_rate_is_not_cut_off() {
+        // 20 requests a second; a first flap of 50 s and, 90 s later, the rest of the outage,
+        // both failing 30 %: same rate, so the same fault.
+        let (flap, onset) = (1000, 1140);
+        let rate = |s: i64| {
+            if (flap..flap + 50).contains(&s) || s >= onset {
+                0.30
+            } else {
+                0.0
+            }
+        };
+        let seconds = even_seconds(0, 3000, 20, rate);
+        assert_eq!(cut_edge_bursts(&seconds, flap, 2000, 0.0, 60), (flap, 2000));
+    }
+
+    #[test]
+    fn a_bad_minute_after_an_outage_is_trimmed_across_a_weak_wander() {
+        // 100 requests a second, 3 % background; 22 % failing for 180 s, background again
+        // except 30 s at 6 % 45 s later (a wander of the background, an episode of its own),
+        // then a bad minute at 9 % three minutes after the outage: the end stays with the
+        // outage.
+        let (onset, off) = (6000, 6180);
+        let rate = |s: i64| match s {
+            s if (onset..off).contains(&s) => 0.22,
+            s if (off + 45..off + 75).contains(&s) => 0.06,
+            s if (off + 180..off + 240).contains(&s) => 0.09,
+            _ => 0.03,
+        };
+        let seconds = even_seconds(0, 9000, 100, rate);
+        let (start, end) = trim_edge_blips(&seconds, onset, off + 240, 0.03, (75, 60));
+        assert_eq!(start, onset);
+        assert!((off - 5..=off + 5).contains(&end), "end {end}");
+    }
+
+    #[test]
+    fn an_outage_trimmed_of_a_later_bad_minute_ends_where_its_rate_drops() {
+        // 100 requests a second, 3 % background; 25 % failing for 180 s, then 5 % for 45 s (a
+        // wander the episode chain takes for the outage's tail), then a bad minute at 9 %
+        // three minutes after the outage: the end is the likeliest drop from the outage's
+        // rate to the baseline, not the end of the episode.
+        let (onset, off) = (6000, 6180);
+        let rate = |s: i64| match s {
+            s if (onset..off).contains(&s) => 0.25,
+            s if (off..off + 45).contains(&s) => 0.05,
+            s if (off + 180..off + 240).contains(&s) => 0.09,
+            _ => 0.03,
+        };
+        let seconds = even_seconds(0, 9000, 100, rate);
+        let (_, end) = trim_edge_blips(&seconds, onset, off + 240, 0.03, (75, 60));
+        assert!((off - 5..=off + 5).contains(&end), "end {end}");
     }
 
     #[test]
