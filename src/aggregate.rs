@@ -878,13 +878,27 @@ impl Aggregates {
 
     /// Combines another worker's aggregates into these.
     pub fn merge(&mut self, other: Aggregates) {
+        // A stream or file new to `self` is taken whole (merging it into an empty one would
+        // rebuild its maps entry by entry to the same result).
         for (key, stream) in other.streams {
-            self.streams.entry(key).or_default().merge(stream);
+            match self.streams.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(stream);
+                }
+                Entry::Occupied(mut mine) => mine.get_mut().merge(stream),
+            }
         }
         for (file, minutes) in other.events_per_file {
-            let mine = self.events_per_file.entry(file).or_default();
-            for (m, n) in minutes {
-                *mine.entry(m).or_default() += n;
+            match self.events_per_file.entry(file) {
+                Entry::Vacant(slot) => {
+                    slot.insert(minutes);
+                }
+                Entry::Occupied(mut mine) => {
+                    let mine = mine.get_mut();
+                    for (m, n) in minutes {
+                        *mine.entry(m).or_default() += n;
+                    }
+                }
             }
         }
         for (key, stats) in other.templates {
