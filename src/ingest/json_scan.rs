@@ -74,13 +74,12 @@ impl<'a> Raw<'a> {
 
 fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
+    let mut rest = raw;
+    // The text between escapes is copied whole.
+    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        let mut after = rest[at + 1..].chars();
+        match after.next() {
             Some('b') => out.push('\u{8}'),
             Some('f') => out.push('\u{c}'),
             Some('n') => out.push('\n'),
@@ -90,18 +89,25 @@ fn unescape(raw: &str) -> String {
             Some(other) => out.push(other),
             None => {}
         }
+        rest = after.as_str();
     }
+    out.push_str(rest);
     out
 }
 
 /// Lines up to this many bytes get a quote map (longer ones are searched string by string).
 const MAPPED_BYTES: usize = 2048;
 
-/// Where a line's quotes are: bit `k % 64` of word `k / 64` is set when byte `k` is `"`. Built
-/// only for a line with no backslash and no control character (nearly every log line), so each
-/// `"` opens or closes a string and a string's end is the next set bit.
+/// Where a line's quotes are: bit `k % 64` of word `k / 64` is set when byte `k` is a `"` that
+/// opens or closes a string (escaped ones are cleared), so a string's end is the next set bit.
+/// Built for a line with no control character whose escapes are all short ones (nearly every
+/// log line); where the line has backslashes, they are kept too, to tell which strings hold
+/// escapes.
 struct QuoteMap {
     words: [u64; MAPPED_BYTES / 64],
+    /// The backslashes, when `escapes` is set (made only then: few lines have any).
+    backslashes: Vec<u64>,
+    escapes: bool,
     len: usize,
 }
 
@@ -109,25 +115,27 @@ impl QuoteMap {
     fn new() -> QuoteMap {
         QuoteMap {
             words: [0; MAPPED_BYTES / 64],
+            backslashes: Vec::new(),
+            escapes: false,
             len: 0,
         }
     }
 
-    /// Maps `b`; false when it cannot be: it holds a backslash or a control character, or is
-    /// longer than [`MAPPED_BYTES`].
+    /// Maps `b`; false when it cannot be: it holds a control character or an escape other than
+    /// the short ones (`\u` included), or is longer than [`MAPPED_BYTES`].
     fn fill(&mut self, b: &[u8]) -> bool {
         if b.len() > MAPPED_BYTES {
             return false;
         }
         self.len = b.len().div_ceil(64);
-        let mut refused_any = 0;
+        let mut closer_any = 0;
         // 64 bytes to a word, in four blocks of 16.
         let mut word_of = |bytes: &[u8; 64]| {
             let mut quotes = 0u64;
             for (k, block) in bytes.chunks_exact(16).enumerate() {
                 let block: &[u8; 16] = block.try_into().unwrap_or(&[b' '; 16]);
-                let (q, refused) = classify16(block);
-                refused_any |= refused;
+                let (q, closer) = classify16(block);
+                closer_any |= closer;
                 quotes |= u64::from(q) << (16 * k);
             }
             quotes
@@ -138,12 +146,74 @@ impl QuoteMap {
         }
         let rest = words.remainder();
         if !rest.is_empty() {
-            // Padded with spaces: neither quote nor refused.
+            // Padded with spaces: neither quote, backslash nor control.
             let mut padded = [b' '; 64];
             padded[..rest.len()].copy_from_slice(rest);
             self.words[b.len() / 64] = word_of(&padded);
         }
-        refused_any == 0
+        self.escapes = closer_any != 0;
+        !self.escapes || self.map_escapes(b)
+    }
+
+    /// For a line with backslashes or control characters: refuses the controls, keeps where
+    /// the backslashes are and clears the quotes they escape; false when an escape is not a
+    /// short one.
+    #[cold]
+    fn map_escapes(&mut self, b: &[u8]) -> bool {
+        // A fold with no early exit: it runs vectorised.
+        if b.iter().fold(false, |found, &c| found | (c < 0x20)) {
+            return false;
+        }
+        self.backslashes.clear();
+        self.backslashes.resize(self.len, 0);
+        for k in memchr::memchr_iter(b'\\', b) {
+            self.backslashes[k / 64] |= 1 << (k % 64);
+        }
+        self.clear_escaped_quotes(b)
+    }
+
+    /// Clears the quotes that backslashes escape; false when an escape is not a short one.
+    /// A backslash not itself escaped escapes the byte after it (outside a string a backslash is
+    /// invalid JSON, and the scanner refuses the line when it meets it there).
+    fn clear_escaped_quotes(&mut self, b: &[u8]) -> bool {
+        let mut escaped_until = 0;
+        for w in 0..self.len {
+            let mut bits = self.backslashes[w];
+            while bits != 0 {
+                let k = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if k < escaped_until {
+                    continue;
+                }
+                match b.get(k + 1) {
+                    Some(b'"') => self.words[(k + 1) / 64] &= !(1u64 << ((k + 1) % 64)),
+                    Some(b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {}
+                    // `\u` (surrogates and all) is left to serde_json.
+                    _ => return false,
+                }
+                escaped_until = k + 2;
+            }
+        }
+        true
+    }
+
+    /// Whether bytes `from..to` hold a backslash (a string there holds escapes).
+    #[inline]
+    fn has_backslash(&self, from: usize, to: usize) -> bool {
+        if !self.escapes || from >= to {
+            return false;
+        }
+        let (first, last) = (from / 64, (to - 1) / 64);
+        (first..=last).any(|w| {
+            let mut bits = self.backslashes.get(w).copied().unwrap_or(0);
+            if w == first {
+                bits &= !0u64 << (from % 64);
+            }
+            if w == last && !to.is_multiple_of(64) {
+                bits &= !(!0u64 << (to % 64));
+            }
+            bits != 0
+        })
     }
 
     /// The first quote at or after `from`.
@@ -164,7 +234,7 @@ impl QuoteMap {
     }
 }
 
-/// Bit masks of 16 bytes: the `"` bytes, and the bytes a mapped line refuses (`\\` and control
+/// Bit masks of 16 bytes: the `"` bytes, and the bytes that need a closer look (`\\` and control
 /// characters below 0x20).
 #[cfg(target_arch = "x86_64")]
 fn classify16(block: &[u8; 16]) -> (u16, u16) {
@@ -197,12 +267,12 @@ fn classify16(block: &[u8; 16]) -> (u16, u16) {
 #[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
 fn classify16_portable(block: &[u8; 16]) -> (u16, u16) {
     let mut quotes = 0u16;
-    let mut refused = 0u16;
+    let mut closer = 0u16;
     for (k, &c) in block.iter().enumerate() {
         quotes |= u16::from(c == b'"') << k;
-        refused |= u16::from(c == b'\\' || c < 0x20) << k;
+        closer |= u16::from(c == b'\\' || c < 0x20) << k;
     }
-    (quotes, refused)
+    (quotes, closer)
 }
 
 /// A number at `i` written as most log numbers are, `-?(0|[1-9][0-9]*)(\.[0-9]+)?` and followed
@@ -264,7 +334,7 @@ impl<'a> Scanner<'a, '_> {
         if let Some(map) = self.quotes {
             let at = map.next(start)?;
             self.i = at + 1;
-            return Some((&self.text[start..at], false));
+            return Some((&self.text[start..at], map.has_backslash(start, at)));
         }
         let mut escaped = false;
         loop {
@@ -395,6 +465,10 @@ impl<'a> Scanner<'a, '_> {
                 return None;
             }
             let end = map.next(i + 1)?;
+            if map.has_backslash(i + 1, end) {
+                // Keys are matched as written: an escaped one is left to serde_json.
+                return None;
+            }
             let key = text.get(i + 1..end)?;
             // Whitespace is looked for only where the expected byte is not next (most lines
             // hold none).
@@ -412,11 +486,9 @@ impl<'a> Scanner<'a, '_> {
             let value = if b.get(i) == Some(&b'"') {
                 let end = map.next(i + 1)?;
                 let raw = text.get(i + 1..end)?;
+                let escaped = map.has_backslash(i + 1, end);
                 i = end + 1;
-                Raw::Str {
-                    raw,
-                    escaped: false,
-                }
+                Raw::Str { raw, escaped }
             } else if let Some((number, end)) = plain_number(b, i) {
                 i = end;
                 Raw::Num(text.get(number..end)?)
@@ -526,6 +598,23 @@ mod tests {
     }
 
     #[test]
+    fn unescape_reads_escapes_as_serde_json_does() {
+        let raws = [
+            r#"plain"#,
+            r#"relation \"sessions\" does not exist"#,
+            r#"\"at start and end\""#,
+            r#"a\\b\/c\bd\fe\nf\rg\th"#,
+            r#"\\\\"#,
+            r#"é\"ü\\ß"#,
+            r#"\n"#,
+        ];
+        for raw in raws {
+            let want: String = serde_json::from_str(&format!("\"{raw}\"")).unwrap();
+            assert_eq!(unescape(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
     fn quote_or_backslash_finds_the_first_one_anywhere() {
         for len in 0..80 {
             for at in 0..=len {
@@ -582,7 +671,20 @@ mod tests {
             let want: Vec<usize> = (0..len).filter(|k| k % 7 == 3).collect();
             assert_eq!(found, want, "len {len}");
         }
-        assert!(build(br#"{"a":"x\"y"}"#).is_none());
+        // An escaped quote is no quote; an escaped backslash escapes nothing.
+        let map = build(br#"{"a":"x\"y","b":"z\\"}"#).unwrap();
+        let mut found = Vec::new();
+        let mut from = 0;
+        while let Some(at) = map.next(from) {
+            found.push(at);
+            from = at + 1;
+        }
+        assert_eq!(found, [1, 3, 5, 10, 12, 14, 16, 20]);
+        assert!(map.has_backslash(6, 10) && !map.has_backslash(2, 3));
+        // `\u`, other escapes and control characters are left to the scanner.
+        assert!(build(br#"{"a":"\u0041"}"#).is_none());
+        assert!(build(br#"{"a":"\q"}"#).is_none());
+        assert!(build(br#"{"a":"x\"#).is_none());
         assert!(build(b"{\"a\":\"x\ty\"}").is_none());
         assert!(build(&vec![b'a'; MAPPED_BYTES + 1]).is_none());
     }
@@ -611,6 +713,17 @@ mod tests {
             r#"{"a":"x"#,
             r#"{"#,
             r#"["a"]"#,
+            // Escapes on a mapped line.
+            r#"{"message":"relation \"sessions\" does not exist","b":1}"#,
+            r#"{"a":"x\\","b":"\\\"","c":"\/\b\f\n\r\t"}"#,
+            r#"{"a\"b":1}"#,
+            r#"{"a":"\u0041"}"#,
+            r#"{"a":"x\q"}"#,
+            r#"{"a":1,\"b":2}"#,
+            r#"{"a":"x"\,"b":2}"#,
+            r#"{"o":{"p":"q\"r"},"l":["s\\",{"t":"\""}]}"#,
+            r#"{"a":"\\"}"#,
+            r#"{"a":"\\\\\""}"#,
             // Numbers, read inline on a mapped line.
             r#"{"a":-0.5,"b":10,"c":0,"d":123.25}"#,
             r#"{"a":7 ,"b":8 }"#,
