@@ -1151,19 +1151,22 @@ mod tests {
     use super::*;
     use crate::ingest::RecordingSink;
     use std::io::Write;
+    use std::path::Path;
+
+    /// `bytes` written as `name` in `dir`, as an input.
+    fn input_file(dir: &Path, name: &str, bytes: &[u8]) -> InputFile {
+        let path = dir.join(name);
+        fs::write(&path, bytes).unwrap();
+        InputFile {
+            display: name.to_string(),
+            path,
+            size: bytes.len() as u64,
+        }
+    }
 
     fn ingest_text(name: &str, text: &str) -> (InputReport, Vec<Event>) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(name);
-        fs::File::create(&path)
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-        let file = InputFile {
-            display: name.to_string(),
-            path,
-            size: text.len() as u64,
-        };
+        let file = input_file(dir.path(), name, text.as_bytes());
         let mut sink = RecordingSink::default();
         let report = ingest_file(
             0,
@@ -1225,13 +1228,7 @@ random junk\n\
         let gz = enc.finish().unwrap();
         let dir = tempfile::tempdir().unwrap();
         for (name, bytes) in [("whole.log", &gz[..]), ("cut.log.gz", &gz[..gz.len() - 12])] {
-            let path = dir.path().join(name);
-            fs::write(&path, bytes).unwrap();
-            let file = InputFile {
-                display: name.to_string(),
-                path,
-                size: bytes.len() as u64,
-            };
+            let file = input_file(dir.path(), name, bytes);
             let mut sink = RecordingSink::default();
             let r = ingest_file(
                 0,
@@ -1269,13 +1266,7 @@ random junk\n\
             ("packed.log.gz", &gz[..]),
             ("doc.json", document.as_bytes()),
         ] {
-            let path = dir.path().join(name);
-            fs::write(&path, bytes).unwrap();
-            let file = InputFile {
-                display: name.to_string(),
-                path,
-                size: bytes.len() as u64,
-            };
+            let file = input_file(dir.path(), name, bytes);
             let counter = Arc::new(AtomicU64::new(0));
             let mut sink = RecordingSink::default();
             // Small chunks: many reads.
