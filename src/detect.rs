@@ -673,12 +673,24 @@ fn best_split(
 
 /// Failure rate over [from, to) seconds.
 fn rate_between(seconds: &BTreeMap<i64, SecondCounts>, from: i64, to: i64) -> Option<f64> {
-    let (mut n, mut f) = (0u64, 0u64);
-    for (_, c) in seconds.range(from..to) {
-        n += u64::from(c.requests);
-        f += u64::from(c.failed);
-    }
+    let (n, f) = counts_between(seconds, from, to);
     (n > 0).then(|| f as f64 / n as f64)
+}
+
+/// Requests and failed requests in seconds [from, to).
+fn counts_between(seconds: &BTreeMap<i64, SecondCounts>, from: i64, to: i64) -> (u64, u64) {
+    seconds.range(from..to).fold((0, 0), |(n, f), (_, c)| {
+        (n + u64::from(c.requests), f + u64::from(c.failed))
+    })
+}
+
+/// The seconds of [start, end) with failed requests, and how many.
+fn failing_seconds(seconds: &BTreeMap<i64, SecondCounts>, start: i64, end: i64) -> Vec<(i64, u64)> {
+    seconds
+        .range(start..end)
+        .filter(|(_, c)| c.failed > 0)
+        .map(|(s, c)| (*s, u64::from(c.failed)))
+        .collect()
 }
 
 /// Width (seconds) of the bins the ramp fit of [`ramp_onset`] works on.
@@ -856,11 +868,7 @@ fn refine(
 /// were stretched to a few background failures around it keeps a core of 40 s, an outage of
 /// two minutes one of about 100.
 fn core_secs(seconds: &BTreeMap<i64, SecondCounts>, start: i64, end: i64) -> i64 {
-    let failing: Vec<(i64, u64)> = seconds
-        .range(start..end)
-        .filter(|(_, c)| c.failed > 0)
-        .map(|(s, c)| (*s, u64::from(c.failed)))
-        .collect();
+    let failing = failing_seconds(seconds, start, end);
     let total: u64 = failing.iter().map(|(_, f)| f).sum();
     let need = (total * 4).div_ceil(5);
     if need == 0 {
@@ -991,9 +999,7 @@ fn lasting(
     if len <= config.max_blip_secs {
         return false;
     }
-    let (requests, failed) = seconds.range(start..end).fold((0u64, 0u64), |acc, (_, c)| {
-        (acc.0 + u64::from(c.requests), acc.1 + u64::from(c.failed))
-    });
+    let (requests, failed) = counts_between(seconds, start, end);
     if requests == 0 || failed < config.short_min_failed {
         return false;
     }
@@ -1153,19 +1159,11 @@ fn cut_edge_bursts(
     max_blip_secs: i64,
 ) -> (i64, i64) {
     let p0 = baseline.clamp(1e-4, 0.5);
-    let failing: Vec<(i64, u64)> = seconds
-        .range(start..end)
-        .filter(|(_, c)| c.failed > 0)
-        .map(|(s, c)| (*s, u64::from(c.failed)))
-        .collect();
+    let failing = failing_seconds(seconds, start, end);
     if failing.len() < 3 {
         return (start, end);
     }
-    let counts = |from: i64, to: i64| {
-        seconds.range(from..to).fold((0u64, 0u64), |acc, (_, c)| {
-            (acc.0 + u64::from(c.requests), acc.1 + u64::from(c.failed))
-        })
-    };
+    let counts = |from: i64, to: i64| counts_between(seconds, from, to);
     // Longest silence between failures in failing[a..b].
     let longest_silence = |a: usize, b: usize| {
         failing[a..b]
@@ -1269,11 +1267,7 @@ fn densest_episode(seconds: &BTreeMap<i64, SecondCounts>, start: i64, end: i64) 
     if end - start >= EPISODE_CHECK_SECS {
         return (start, end);
     }
-    let failing: Vec<(i64, u64)> = seconds
-        .range(start..end)
-        .filter(|(_, c)| c.failed > 0)
-        .map(|(s, c)| (*s, u64::from(c.failed)))
-        .collect();
+    let failing = failing_seconds(seconds, start, end);
     let total: u64 = failing.iter().map(|(_, f)| f).sum();
     if failing.len() < 2 {
         return (start, end);
@@ -1698,12 +1692,7 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
                 outage.end.div_euclid(NS_PER_SEC) + 1,
             );
             let failing = |s: &StreamAggregate| {
-                let (requests, failed) = s.seconds.range(from..to).fold((0u64, 0u64), |acc, c| {
-                    (
-                        acc.0 + u64::from(c.1.requests),
-                        acc.1 + u64::from(c.1.failed),
-                    )
-                });
+                let (requests, failed) = counts_between(&s.seconds, from, to);
                 (failed >= MIN_FAILED_FOR_MEASURE && 2 * failed >= requests).then_some(failed)
             };
             if let Some((key, _)) = request_streams
