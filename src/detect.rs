@@ -792,13 +792,24 @@ fn ramp_onset(
             if bound < best_ramp.0 || bound < best_step + RAMP_MIN_GAIN_NATS {
                 continue;
             }
+            // The climb is summed bin by bin; the sum so far plus the bound of the bins left
+            // can only fall, and the climb is dropped once it falls below what it must beat.
+            let must_beat = best_ramp.0.max(best_step + RAMP_MIN_GAIN_NATS);
             let len = (k1 - k0) as f64;
-            let climb: f64 = (k0..k1)
-                .map(|i| {
-                    let p = before + (plateau - before) * ((i - k0) as f64 + 0.5) / len;
-                    binomial_loglik(f[i], n[i], p)
-                })
-                .sum();
+            let mut climb = 0.0;
+            let mut beaten = false;
+            for i in k0..k1 {
+                let p = before + (plateau - before) * ((i - k0) as f64 + 0.5) / len;
+                climb += binomial_loglik(f[i], n[i], p);
+                let bound = before_ll + climb + (ps[k1] - ps[i + 1]) + plateau_ll;
+                if bound + 1e-9 * (1.0 + bound.abs()) < must_beat {
+                    beaten = true;
+                    break;
+                }
+            }
+            if beaten {
+                continue;
+            }
             let ll = before_ll + climb + plateau_ll;
             if ll > best_ramp.0 {
                 best_ramp = (ll, k0);
