@@ -469,6 +469,11 @@ pub struct Aggregates {
     pub metric_samples_dropped: u64,
     /// Set in the partial aggregate of a chunk: the order keys first came in, for the caps.
     arrivals: Option<Box<Arrivals>>,
+    /// In the partial aggregate of a chunk: the user sample level each stream of the file had
+    /// reached when the part was made. A stream the part makes starts there, so the users the
+    /// total would drop on taking the part in are not kept in the meantime. (A level only rises
+    /// as parts are taken in, so the total ends at or above it: the same users are kept.)
+    user_levels: Vec<(StreamKey, u8)>,
     /// Reused key buffers, so looking a stream, template or route up allocates nothing.
     scratch: Scratch,
 }
@@ -696,11 +701,12 @@ fn update_at<V: Default>(map: &mut BTreeMap<i64, V>, key: i64, update: impl FnOn
     update(map.entry(key).or_default());
 }
 
-/// The stream of `kind` and `service`, created on first use; the key is built in a reused
-/// buffer, so a stream seen before costs no allocation. (`None` cannot happen: the stream was
-/// just made.)
+/// The stream of `kind` and `service`, created on first use (its users sampled from the level
+/// `user_levels` gives it, if any); the key is built in a reused buffer, so a stream seen before
+/// costs no allocation. (`None` cannot happen: the stream was just made.)
 fn stream_mut<'s>(
     streams: &'s mut BTreeMap<StreamKey, StreamAggregate>,
+    user_levels: &[(StreamKey, u8)],
     key: &mut StreamKey,
     kind: SourceKind,
     service: &str,
@@ -709,7 +715,11 @@ fn stream_mut<'s>(
     key.service.clear();
     key.service.push_str(service);
     if !streams.contains_key(key) {
-        streams.insert(key.clone(), StreamAggregate::default());
+        let mut stream = StreamAggregate::default();
+        if let Some((_, level)) = user_levels.iter().find(|(k, _)| k == key) {
+            stream.users.set_level(*level);
+        }
+        streams.insert(key.clone(), stream);
     }
     streams.get_mut(key)
 }
@@ -724,8 +734,13 @@ impl Aggregates {
     fn add(&mut self, event: &EventView<'_>, kind: SourceKind) {
         let minute = minute_of(event.time);
         let service = event.service.as_deref().unwrap_or("");
-        let Some(stream) = stream_mut(&mut self.streams, &mut self.scratch.stream, kind, service)
-        else {
+        let Some(stream) = stream_mut(
+            &mut self.streams,
+            &self.user_levels,
+            &mut self.scratch.stream,
+            kind,
+            service,
+        ) else {
             return;
         };
         // Health checks and static files are counted apart from user requests.
@@ -1219,8 +1234,15 @@ impl EventSink for Aggregates {
 
 impl SplitSink for Aggregates {
     fn fork(&self) -> Aggregates {
+        let user_levels = self
+            .streams
+            .iter()
+            .filter(|(_, s)| !s.users.is_exact())
+            .map(|(k, s)| (k.clone(), s.users.level))
+            .collect();
         let mut partial = Aggregates {
             arrivals: Some(Box::default()),
+            user_levels,
             ..Aggregates::default()
         };
         partial.scratch.is_partial = true;
@@ -1300,6 +1322,28 @@ mod tests {
         assert_eq!(a.templates.len(), whole.templates.len());
     }
 
+    #[test]
+    fn a_part_starts_its_streams_at_the_sample_level_of_the_total() {
+        let mut total = Aggregates::default();
+        total.event(request(60, "a", 200, "/x"));
+        let key = StreamKey {
+            kind: SourceKind::App,
+            service: "auth".into(),
+        };
+        total.streams.get_mut(&key).unwrap().users.set_level(3);
+        let mut part = total.fork();
+        part.event(request(61, "b", 200, "/x"));
+        let mut other = request(62, "c", 200, "/x");
+        other.service = Some("billing".into());
+        part.event(other);
+        assert_eq!(part.streams[&key].users.level, 3);
+        let billing = StreamKey {
+            kind: SourceKind::App,
+            service: "billing".into(),
+        };
+        assert!(part.streams[&billing].users.is_exact());
+    }
+
     type Kept = Vec<(u64, SeenSpan)>;
 
     /// Every kept user of every minute, in order, with their spans.
@@ -1331,6 +1375,19 @@ mod tests {
         let mut merged = StreamUsers::with_budget(900);
         for part in seen.chunks(1_300) {
             let mut users = StreamUsers::with_budget(900);
+            for &(m, u, s, f) in part {
+                users.see(m, u, s, f);
+            }
+            merged.merge(users);
+        }
+        assert_eq!(merged.level, whole.level);
+        assert_eq!(kept(&merged), kept(&whole));
+        // Parts that start at the level the total had reached when they were made (as chunk
+        // parts do) keep the same users too.
+        let mut merged = StreamUsers::with_budget(900);
+        for part in seen.chunks(1_300) {
+            let mut users = StreamUsers::with_budget(900);
+            users.set_level(merged.level);
             for &(m, u, s, f) in part {
                 users.see(m, u, s, f);
             }
