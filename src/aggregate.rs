@@ -123,6 +123,9 @@ impl Hasher for HashedIdHasher {
     }
 }
 
+/// A set of user identity hashes.
+pub type UserSet = std::collections::HashSet<u64, BuildHasherDefault<HashedIdHasher>>;
+
 /// Users seen in a minute: identity hash → when in the minute.
 pub type UserSpans = HashMap<u64, SeenSpan, BuildHasherDefault<HashedIdHasher>>;
 

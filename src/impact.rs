@@ -2,9 +2,9 @@
 //! compared with normal, and how fast it was detected, acknowledged and resolved.
 
 use polars::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::aggregate::{Aggregates, StreamAggregate, minute_of, second_of};
+use crate::aggregate::{Aggregates, StreamAggregate, UserSet, minute_of, second_of};
 use crate::detect::Outage;
 use crate::event::{AlertState, Event, NS_PER_SEC, PageAction, TimeNs};
 
@@ -125,8 +125,9 @@ pub fn impact(outage: &Outage, stream: &StreamAggregate, since: Option<TimeNs>) 
     // Users are kept per minute with the first and last second each was seen in it: a user of
     // an edge minute counts when that span reaches into the window.
     let first_minute = minute_of(outage.start);
-    let mut active = HashSet::new();
-    let mut failing = HashSet::new();
+    // (The ids are hashes already: the sets do not hash them again.)
+    let mut active = UserSet::default();
+    let mut failing = UserSet::default();
     for (&m, u) in stream.users.range(first_minute..end_s) {
         let lo = (start_s - m).clamp(0, 60);
         let hi = (end_s - m).clamp(0, 60);
