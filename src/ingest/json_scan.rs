@@ -305,6 +305,17 @@ fn plain_number(b: &[u8], i: usize) -> Option<(usize, usize)> {
     }
 }
 
+/// The text between the quotes at `open` and `close` of a mapped line. Both are quotes the map
+/// found (ASCII bytes of the line, `open < close`), so the text starts and ends on character
+/// boundaries and the checks of `str::get` are not needed.
+#[inline(always)]
+fn quoted(text: &str, open: usize, close: usize) -> &str {
+    debug_assert!(open < close && text.as_bytes()[open] == b'"' && text.as_bytes()[close] == b'"');
+    // SAFETY: `open` and `close` index `"` bytes of `text` (so `close < text.len()`), and the
+    // byte after an ASCII byte and an ASCII byte itself both start a character.
+    unsafe { text.get_unchecked(open + 1..close) }
+}
+
 struct Scanner<'a, 'm> {
     text: &'a str,
     b: &'a [u8],
@@ -469,7 +480,7 @@ impl<'a> Scanner<'a, '_> {
                 // Keys are matched as written: an escaped one is left to serde_json.
                 return None;
             }
-            let key = text.get(i + 1..end)?;
+            let key = quoted(text, i, end);
             // Whitespace is looked for only where the expected byte is not next (most lines
             // hold none).
             i = end + 1;
@@ -485,7 +496,7 @@ impl<'a> Scanner<'a, '_> {
             }
             let value = if b.get(i) == Some(&b'"') {
                 let end = map.next(i + 1)?;
-                let raw = text.get(i + 1..end)?;
+                let raw = quoted(text, i, end);
                 let escaped = map.has_backslash(i + 1, end);
                 i = end + 1;
                 Raw::Str { raw, escaped }
