@@ -7,6 +7,8 @@
 //! and relative rise over the baseline, and enough excess failures), and neighbouring segments
 //! that are elevated by a weaker test extend it (hysteresis, so a gradual ramp is caught from its beginning). Traffic collapse —
 //! requests stopping where the rate before and after says dozens were due — is an outage too.
+//! Where the data begin or end inside a window, its edge stays there unless
+//! a switch of the rate is plain.
 //! Windows of all request streams are clustered (slack for clock skew); each cluster becomes one
 //! outage measured on its most telling stream (one whose windows span most of the cluster),
 //! with the others (and alerts) as corroboration.
@@ -651,6 +653,24 @@ fn best_split(
     p_before: f64,
     p_after: f64,
 ) -> Option<i64> {
+    scan_split(seconds, lo, hi, p_before, p_after).map(|s| s.at)
+}
+
+/// The likeliest split of [`best_split`], with how much likelier (nats) it makes the data
+/// than no split at all, every second "after" (`over_all_after`) or every one "before".
+struct Split {
+    at: i64,
+    over_all_after: f64,
+    over_all_before: f64,
+}
+
+fn scan_split(
+    seconds: &BTreeMap<i64, SecondCounts>,
+    lo: i64,
+    hi: i64,
+    p_before: f64,
+    p_after: f64,
+) -> Option<Split> {
     if lo >= hi {
         return None;
     }
@@ -659,7 +679,8 @@ fn best_split(
         return None;
     }
     // Everything "after" first, then move seconds to "before" one by one.
-    let mut ll: f64 = slice.iter().map(|(_, c)| loglik(c, p_after)).sum();
+    let all_after: f64 = slice.iter().map(|(_, c)| loglik(c, p_after)).sum();
+    let mut ll = all_after;
     let mut best = (ll, slice[0].0);
     for (i, (_, c)) in slice.iter().enumerate() {
         ll += loglik(c, p_before) - loglik(c, p_after);
@@ -668,8 +689,19 @@ fn best_split(
             best = (ll, next);
         }
     }
-    Some(best.1)
+    Some(Split {
+        at: best.1,
+        over_all_after: best.0 - all_after,
+        over_all_before: best.0 - ll,
+    })
 }
+
+/// How much likelier (nats) a switch must make the data where they begin (end) inside a
+/// window than no switch at all. Without data before it, nothing shows the rate changing
+/// there: the outage was already on when the logs began. Under no switch, the likelihood
+/// ratio of any switch is a martingale along the seconds, so the best of them reaches e^3
+/// with chance at most e^-3 (Ville's inequality): 5 %.
+const DATA_EDGE_MIN_GAIN_NATS: f64 = 3.0;
 
 /// Failure rate over [from, to) seconds.
 fn rate_between(seconds: &BTreeMap<i64, SecondCounts>, from: i64, to: i64) -> Option<f64> {
@@ -817,8 +849,8 @@ fn ramp_onset(
 fn refine(
     seconds: &BTreeMap<i64, SecondCounts>,
     previous_end: i64,
-    start_min: i64,
-    end_min: i64,
+    (start_min, end_min): (i64, i64),
+    (data_start, data_end): (i64, i64),
     baseline: f64,
     margin: i64,
 ) -> (i64, i64) {
@@ -829,15 +861,29 @@ fn refine(
     // A gradual onset is dated by the ramp fit ([`ramp_onset`]). Any other is a step, compared
     // with the rate the window holds at its head: half of it would let a bad minute of
     // background failures before a partial outage pull the start back.
-    let onset = ramp_onset(seconds, previous_end, start_min, end_min).or_else(|| {
-        best_split(
+    // Where the data begin inside the window, a switch must be plain
+    // ([`DATA_EDGE_MIN_GAIN_NATS`]), else the window starts with them.
+    let onset = if start_min <= data_start {
+        scan_split(
             seconds,
-            start_min - margin,
+            start_min,
             (start_min + margin).min(end_min),
             p0,
             head.max(p0 * 2.0),
         )
-    });
+        .filter(|s| s.over_all_after >= DATA_EDGE_MIN_GAIN_NATS)
+        .map_or(Some(start_min), |s| Some(s.at))
+    } else {
+        ramp_onset(seconds, previous_end, start_min, end_min).or_else(|| {
+            best_split(
+                seconds,
+                start_min - margin,
+                (start_min + margin).min(end_min),
+                p0,
+                head.max(p0 * 2.0),
+            )
+        })
+    };
     let start = onset
         .and_then(|split| {
             seconds
@@ -846,13 +892,20 @@ fn refine(
                 .map(|(s, _)| *s)
         })
         .unwrap_or(start_min);
-    let end = best_split(
+    let end = scan_split(
         seconds,
         (end_min - margin).max(start),
         end_min + margin,
         tail.max(p0 * 2.0),
         p0,
     )
+    .map(|s| {
+        if end_min >= data_end && s.over_all_before < DATA_EDGE_MIN_GAIN_NATS {
+            end_min
+        } else {
+            s.at
+        }
+    })
     .and_then(|split| {
         seconds
             .range(start..split)
@@ -1421,8 +1474,8 @@ fn detect_island(
             refine(
                 &stream.seconds,
                 after_previous,
-                start_min,
-                end_min,
+                (start_min, end_min),
+                (span.0, span.1 + 60),
                 baseline,
                 config.refine_margin_secs,
             )
@@ -2315,7 +2368,14 @@ mod tests {
                 },
             );
         }
-        let (start, end) = refine(&seconds, i64::MIN, 240, 480, 0.001, 120);
+        let (start, end) = refine(
+            &seconds,
+            i64::MIN,
+            (240, 480),
+            (i64::MIN, i64::MAX),
+            0.001,
+            120,
+        );
         assert_eq!((start, end), (250, 480));
     }
 
@@ -2354,8 +2414,48 @@ mod tests {
         let found = ramp_onset(&seconds, i64::MIN, onset + 6 * 60, 160 * 60);
         let t0 = found.expect("a ramp");
         assert!((t0 - onset).abs() <= 60, "onset {t0} vs {onset}");
-        let (start, _) = refine(&seconds, i64::MIN, onset + 6 * 60, 160 * 60, 0.02, 120);
+        let (start, _) = refine(
+            &seconds,
+            i64::MIN,
+            (onset + 6 * 60, 160 * 60),
+            (i64::MIN, i64::MAX),
+            0.02,
+            120,
+        );
         assert!((start - onset).abs() <= 60, "start {start} vs {onset}");
+    }
+
+    #[test]
+    fn an_outage_on_where_the_data_begin_and_end_starts_and_ends_with_them() {
+        // 12 % failing from before the logs begin to after they end (5 % normally), a little
+        // less in the first and last two minutes: no evidence of a switch there.
+        let end = 200 * 60;
+        let rate = |s: i64| {
+            if s < 120 || s >= end - 120 {
+                0.07
+            } else {
+                0.12
+            }
+        };
+        let seconds = even_seconds(0, end, 2, rate);
+        let first = seconds.iter().find(|(_, c)| c.failed > 0).map(|(s, _)| *s);
+        let last = seconds
+            .iter()
+            .rev()
+            .find(|(_, c)| c.failed > 0)
+            .map(|(s, _)| s + 1);
+        let (start, stop) = refine(&seconds, i64::MIN, (0, end), (0, end), 0.05, 120);
+        assert_eq!((Some(start), Some(stop)), (first, last));
+        // Inside the data, the same seconds would have the rate switch two minutes in.
+        let (start, stop) = refine(
+            &seconds,
+            i64::MIN,
+            (0, end),
+            (i64::MIN, i64::MAX),
+            0.05,
+            120,
+        );
+        assert!(start >= 100 && stop <= end - 100, "{start}..{stop}");
     }
 
     #[test]
@@ -2365,7 +2465,14 @@ mod tests {
         let rate = |s: i64| if s >= onset { 0.3 } else { 0.02 };
         let seconds = even_seconds(0, 200 * 60, 5, rate);
         assert_eq!(ramp_onset(&seconds, i64::MIN, 100 * 60, 160 * 60), None);
-        let (start, _) = refine(&seconds, i64::MIN, 100 * 60, 160 * 60, 0.02, 120);
+        let (start, _) = refine(
+            &seconds,
+            i64::MIN,
+            (100 * 60, 160 * 60),
+            (i64::MIN, i64::MAX),
+            0.02,
+            120,
+        );
         assert!((start - onset).abs() <= 5, "start {start} vs {onset}");
     }
 
@@ -2397,7 +2504,14 @@ mod tests {
             _ => 0.02,
         };
         let seconds = even_seconds(0, 200 * 60, 2, rate);
-        let (start, _) = refine(&seconds, i64::MIN, onset, 160 * 60, 0.02, 120);
+        let (start, _) = refine(
+            &seconds,
+            i64::MIN,
+            (onset, 160 * 60),
+            (i64::MIN, i64::MAX),
+            0.02,
+            120,
+        );
         assert!((start - onset).abs() <= 15, "start {start} vs {onset}");
     }
 
