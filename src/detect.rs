@@ -7,7 +7,10 @@
 //! and relative rise over the baseline, and enough excess failures), and neighbouring segments
 //! that are elevated by a weaker test extend it (hysteresis, so a gradual ramp is caught from its beginning). Traffic collapse —
 //! requests stopping where the rate before and after says dozens were due — is an outage too.
-//! Where the data begin or end inside a window, its edge stays there unless
+//! A web tier's path prefixes (`/v2`, `/search`: the services behind it) are searched apart
+//! too, since one service failing a few percent more barely moves the tier's rate; a prefix's
+//! window counts as the tier's unless the rest of the tier fails with it (then the tier's own
+//! series judges it). Where the data begin or end inside a window, its edge stays there unless
 //! a switch of the rate is plain.
 //! Windows of all request streams are clustered (slack for clock skew); each cluster becomes one
 //! outage measured on its most telling stream (one whose windows span most of the cluster),
@@ -1612,6 +1615,73 @@ fn traffic_collapses(
     out
 }
 
+/// Smallest and largest share of a stream's requests a path prefix must hold to be searched on
+/// its own: a prefix with nearly all of them is the stream again, and one with a sliver of
+/// them too few requests to stand on.
+const PREFIX_SHARE: (f64, f64) = (0.05, 0.9);
+
+/// A web tier in front of several services: each path prefix holding a real share of its
+/// requests (see [`PREFIX_SHARE`]) is searched as a request series of its own, with the same
+/// tests, because one service failing for a few percent of its requests barely moves the
+/// tier's overall rate. Its windows belong to the tier's stream (the outage is measured on all
+/// the tier's users and requests). A silence of one prefix is not searched for: traffic moving
+/// between paths is no outage.
+fn detect_path_prefixes(
+    key: &StreamKey,
+    stream: &StreamAggregate,
+    config: &DetectConfig,
+) -> PolarsResult<Vec<Outage>> {
+    let mut windows = Vec::new();
+    if stream.by_path_prefix.len() < 2 {
+        return Ok(windows);
+    }
+    let total = stream.total_requests() as f64;
+    for counts in stream.by_path_prefix.values() {
+        let requests: u64 = counts.minutes.values().map(|m| m.requests).sum();
+        let share = requests as f64 / total.max(1.0);
+        if !(PREFIX_SHARE.0..=PREFIX_SHARE.1).contains(&share) {
+            continue;
+        }
+        let series = StreamAggregate {
+            minutes: counts.minutes.clone(),
+            seconds: counts.seconds.clone(),
+            ..StreamAggregate::default()
+        };
+        let mut found = Vec::new();
+        for island in islands(&series, true) {
+            detect_island(key, &series, island, true, config, &mut found)?;
+        }
+        // The rest of the tier: the tier's counts less the prefix's.
+        let (tier_n, tier_f) = counts_between(&stream.seconds, i64::MIN, i64::MAX);
+        let (own_n, own_f) = counts_between(&counts.seconds, i64::MIN, i64::MAX);
+        let rest_rate = (tier_f - own_f) as f64 / (tier_n - own_n).max(1) as f64;
+        windows.extend(found.into_iter().filter(|w| {
+            let (from, to) = (w.start / NS_PER_SEC, w.end / NS_PER_SEC);
+            let (n, f) = counts_between(&stream.seconds, from, to);
+            let (own_n, own_f) = counts_between(&counts.seconds, from, to);
+            !shared_by_rest(n - own_n, f - own_f, rest_rate, config)
+        }));
+    }
+    Ok(windows)
+}
+
+/// Whether the rest of a web tier (the other path prefixes) fails clearly above its own normal
+/// rate while one prefix has a window: then the failure is the whole tier's (an error blip of
+/// every service), which the tier's own series judges; a prefix is searched apart only for
+/// what it alone suffers. Clearly: the weaker test that extends a window (z of
+/// `extend_z` over plain binomial noise, a quarter above the rate, half the excess failures
+/// a window needs).
+fn shared_by_rest(requests: u64, failed: u64, rate: f64, config: &DetectConfig) -> bool {
+    let n = requests as f64;
+    let expected = n * rate;
+    let excess = failed as f64 - expected;
+    let sd = (n * rate.max(1e-3) * (1.0 - rate.min(0.999))).sqrt();
+    requests > 0
+        && excess >= 0.5 * config.min_excess_failures
+        && failed as f64 >= 1.25 * expected
+        && excess >= config.extend_z * sd.max(1e-9)
+}
+
 /// A group of windows from different streams that describe one outage.
 struct Cluster {
     end: TimeNs,
@@ -1661,6 +1731,7 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
     } else {
         for (key, stream) in &request_streams {
             windows.extend(detect_stream(key, stream, true, config)?);
+            windows.extend(detect_path_prefixes(key, stream, config)?);
         }
     }
     windows.sort_by_key(|w| (w.start, w.end));
@@ -1790,7 +1861,7 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::MinuteCounts;
+    use crate::aggregate::{MinuteCounts, PrefixCounts};
 
     /// A stream with `failed(minute, volume)` failures out of `volume(minute)` requests, spread
     /// evenly over each minute's seconds; failures first within the minute (deterministic).
@@ -1989,6 +2060,76 @@ mod tests {
             "{:?}",
             o.evidence.agreeing_streams
         );
+    }
+
+    /// The request counts of `b` added to `a`'s.
+    fn add_counts(a: &mut StreamAggregate, b: &StreamAggregate) {
+        for (m, c) in &b.minutes {
+            *a.minutes.entry(*m).or_default() += *c;
+        }
+        for (s, c) in &b.seconds {
+            let e = a.seconds.entry(*s).or_default();
+            e.requests += c.requests;
+            e.failed += c.failed;
+        }
+    }
+
+    #[test]
+    fn one_service_failing_behind_a_web_tier_is_found_on_its_path_prefix() {
+        // 5 % background everywhere; /b (30 % of the traffic) fails 12 % from minute 100 to
+        // 220: the tier's rate rises by only a third, /b's more than doubles.
+        let a = stream(400, |_| 70, |m, _| if m % 2 == 0 { 3 } else { 4 });
+        let b = stream(
+            400,
+            |_| 30,
+            |m, _| match (m % 2 == 0, (100..220).contains(&m)) {
+                (true, false) => 1,
+                (false, false) => 2,
+                (true, true) => 3,
+                (false, true) => 4,
+            },
+        );
+        let mut web = StreamAggregate::default();
+        add_counts(&mut web, &a);
+        add_counts(&mut web, &b);
+        web.identity.by_client_address = 1;
+        let tier = key(SourceKind::Web, "");
+        let d = detect(
+            &aggregates_with(vec![(tier.clone(), web.clone())]),
+            &DetectConfig::default(),
+        )
+        .unwrap();
+        assert!(d.outages.is_empty(), "the tier alone: {:?}", d.outages);
+        for (prefix, s) in [("/a", &a), ("/b", &b)] {
+            web.by_path_prefix.insert(
+                prefix.into(),
+                PrefixCounts {
+                    minutes: s.minutes.clone(),
+                    seconds: s.seconds.clone(),
+                },
+            );
+        }
+        let d = detect(
+            &aggregates_with(vec![(tier.clone(), web)]),
+            &DetectConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        assert_eq!(d.outages[0].stream, tier);
+        let (start, end) = secs(&d.outages[0]);
+        assert!((start - 100 * 60).abs() <= 60, "start {start}");
+        assert!((end - 220 * 60).abs() <= 60, "end {end}");
+    }
+
+    #[test]
+    fn a_failure_of_the_whole_tier_is_not_a_prefix_of_its_own() {
+        let config = DetectConfig::default();
+        // The other prefixes fail 5 % against 2 % normally: the whole tier's blip.
+        assert!(shared_by_rest(1_000, 50, 0.02, &config));
+        // At their normal rate, or a stray failure or two above it: the prefix's own.
+        assert!(!shared_by_rest(1_000, 22, 0.02, &config));
+        assert!(!shared_by_rest(30, 3, 0.02, &config));
+        assert!(!shared_by_rest(0, 0, 0.02, &config));
     }
 
     #[test]
