@@ -8,9 +8,10 @@
 //! that are elevated by a weaker test extend it (hysteresis, so a gradual ramp is caught from its beginning). Traffic collapse —
 //! requests stopping where the rate before and after says dozens were due — is an outage too.
 //! A web tier's path prefixes (`/v2`, `/search`: the services behind it) are searched apart
-//! too, since one service failing a few percent more barely moves the tier's rate; a prefix's
-//! window counts as the tier's unless the rest of the tier fails with it (then the tier's own
-//! series judges it). Where the data begin or end inside a window, its edge stays there unless
+//! too, since one service failing a few percent more barely moves the tier's rate (a prefix's
+//! sliver of the traffic is judged by the likelihood ratio, not the normal approximation); a
+//! prefix's window counts as the tier's unless the rest of the tier fails with it, above its
+//! rate around the window (then the tier's own series judges it). Where the data begin or end inside a window, its edge stays there unless
 //! a switch of the rate is plain.
 //! Windows of all request streams are clustered (slack for clock skew); each cluster becomes one
 //! outage measured on its most telling stream (one whose windows span most of the cluster),
@@ -449,6 +450,10 @@ struct Excess {
 struct Model {
     poisson: bool,
     dispersion: f64,
+    /// Significance from the likelihood ratio (its signed root) instead of the normal
+    /// approximation: for a series with a sliver of the traffic, where a handful of failures
+    /// over an expected few would pass for many standard deviations.
+    likelihood_z: bool,
 }
 
 impl Model {
@@ -463,8 +468,13 @@ impl Model {
         } else {
             self.dispersion * seg.eff_trials * p0 * (1.0 - p0.min(0.999))
         };
+        let z = if self.likelihood_z && !self.poisson {
+            signed_root_deviance(seg.eff_events, seg.eff_trials, p0) / self.dispersion.sqrt()
+        } else {
+            (seg.eff_events - expected) / variance.max(1e-9).sqrt()
+        };
         Excess {
-            z: (seg.eff_events - expected) / variance.max(1e-9).sqrt(),
+            z,
             rise: seg.rate() - baseline,
             excess: seg.events - seg.trials * baseline,
         }
@@ -495,6 +505,19 @@ impl Model {
             && e.rise >= min_rise.max(0.25 * baseline)
             && e.excess >= 0.5 * config.min_excess_failures
     }
+}
+
+/// The signed root of the binomial deviance of `f` failures of `n` against rate `p`: as a
+/// z-score, but with the skew of small counts (20 failures where 6 were due is 5.5 standard
+/// deviations by the normal approximation, 4.4 here, as the exact tail says).
+fn signed_root_deviance(f: f64, n: f64, p: f64) -> f64 {
+    if n <= 0.0 {
+        return 0.0;
+    }
+    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    let expected = n * p;
+    let deviance = 2.0 * (xlogy(f, f / expected) + xlogy(n - f, (n - f) / (n - expected)));
+    deviance.max(0.0).sqrt().copysign(f - expected)
 }
 
 /// Smallest rise of an extending segment, as a share of the rise of the segment it extends.
@@ -1390,7 +1413,14 @@ fn detect_stream(
 ) -> PolarsResult<Vec<Outage>> {
     let mut windows = Vec::new();
     for island in islands(stream, use_requests) {
-        detect_island(key, stream, island, use_requests, config, &mut windows)?;
+        detect_island(
+            key,
+            stream,
+            island,
+            (use_requests, false),
+            config,
+            &mut windows,
+        )?;
     }
     if use_requests {
         windows.extend(traffic_collapses(key, stream, config));
@@ -1402,7 +1432,7 @@ fn detect_island(
     key: &StreamKey,
     stream: &StreamAggregate,
     span: (i64, i64),
-    use_requests: bool,
+    (use_requests, small_share): (bool, bool),
     config: &DetectConfig,
     result: &mut Vec<Outage>,
 ) -> PolarsResult<()> {
@@ -1432,6 +1462,7 @@ fn detect_island(
             Model {
                 poisson,
                 dispersion,
+                likelihood_z: false,
             },
             events.clone(),
             trials.clone(),
@@ -1446,6 +1477,7 @@ fn detect_island(
             Model {
                 poisson,
                 dispersion: 1.0,
+                likelihood_z: small_share,
             },
             eff_events,
             eff_trials,
@@ -1649,21 +1681,40 @@ fn detect_path_prefixes(
         };
         let mut found = Vec::new();
         for island in islands(&series, true) {
-            detect_island(key, &series, island, true, config, &mut found)?;
+            detect_island(key, &series, island, (true, true), config, &mut found)?;
         }
         // The rest of the tier: the tier's counts less the prefix's.
-        let (tier_n, tier_f) = counts_between(&stream.seconds, i64::MIN, i64::MAX);
-        let (own_n, own_f) = counts_between(&counts.seconds, i64::MIN, i64::MAX);
-        let rest_rate = (tier_f - own_f) as f64 / (tier_n - own_n).max(1) as f64;
-        windows.extend(found.into_iter().filter(|w| {
-            let (from, to) = (w.start / NS_PER_SEC, w.end / NS_PER_SEC);
+        let rest = |from: i64, to: i64| {
             let (n, f) = counts_between(&stream.seconds, from, to);
             let (own_n, own_f) = counts_between(&counts.seconds, from, to);
-            !shared_by_rest(n - own_n, f - own_f, rest_rate, config)
+            (n - own_n, f - own_f)
+        };
+        // Its normal rate: the lower of the rates in the half hours before and after the
+        // window (a neighbouring outage raises one of them; a stretch with fewer than
+        // [`MIN_REST_REQUESTS`], where the logs begin or end, says nothing), else its rate over
+        // all.
+        let rest_rate = |from: i64, to: i64| {
+            let rate = |(n, f): (u64, u64)| (n >= MIN_REST_REQUESTS).then(|| f as f64 / n as f64);
+            let before = rate(rest(from - LEVEL_WINDOW_SECS, from));
+            let after = rate(rest(to, to + LEVEL_WINDOW_SECS));
+            match (before, after) {
+                (Some(b), Some(a)) => b.min(a),
+                (Some(r), None) | (None, Some(r)) => r,
+                (None, None) => rate(rest(i64::MIN, i64::MAX)).unwrap_or(0.0),
+            }
+        };
+        windows.extend(found.into_iter().filter(|w| {
+            let (from, to) = (w.start / NS_PER_SEC, w.end / NS_PER_SEC);
+            let (n, f) = rest(from, to);
+            !shared_by_rest(n, f, rest_rate(from, to), config)
         }));
     }
     Ok(windows)
 }
+
+/// Fewest requests a stretch beside a prefix's window needs to give the rest of the tier's
+/// normal rate (from fewer, one failure more or less moves it a point).
+const MIN_REST_REQUESTS: u64 = 100;
 
 /// Whether the rest of a web tier (the other path prefixes) fails clearly above its own normal
 /// rate while one prefix has a window: then the failure is the whole tier's (an error blip of
@@ -2119,6 +2170,25 @@ mod tests {
         let (start, end) = secs(&d.outages[0]);
         assert!((start - 100 * 60).abs() <= 60, "start {start}");
         assert!((end - 220 * 60).abs() <= 60, "end {end}");
+    }
+
+    #[test]
+    fn few_failures_over_an_expected_few_are_judged_by_the_likelihood() {
+        // 20 failures of 876 where 0.7 % (6.1) were due: 5.6 standard deviations by the
+        // normal approximation, about 4.4 by the likelihood ratio (the exact tail: 4.3).
+        let (f, n, p): (f64, f64, f64) = (20.0, 876.0, 0.007);
+        let normal = (f - n * p) / (n * p * (1.0 - p)).sqrt();
+        let root = signed_root_deviance(f, n, p);
+        assert!(
+            normal > 5.0 && (4.2..4.6).contains(&root),
+            "{normal} {root}"
+        );
+        // On large counts the two agree; below the rate the sign is negative.
+        // (1,100 of 20,000 at 5 %: 3.24 by the normal approximation.)
+        let root = signed_root_deviance(1_100.0, 20_000.0, 0.05);
+        assert!((root - 3.2).abs() < 0.1, "{root}");
+        assert!(signed_root_deviance(2.0, 876.0, 0.007) < 0.0);
+        assert_eq!(signed_root_deviance(0.0, 0.0, 0.1), 0.0);
     }
 
     #[test]
