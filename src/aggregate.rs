@@ -373,6 +373,65 @@ pub struct StreamAggregate {
     /// Health checks and static files: counted apart from user traffic.
     pub background_requests: u64,
     pub background_failed: u64,
+    /// A web tier's user requests by the first segment of their path (`/v2`, `/search`): a
+    /// proxy in front of several services names the one a request went to only there, and one
+    /// service failing is plainer in its own series than in the tier's. At most
+    /// [`MAX_PATH_PREFIXES`], the first ones met.
+    pub by_path_prefix: BTreeMap<String, PrefixCounts>,
+}
+
+/// Most path prefixes a stream counts apart (the first ones met; a scanner's random paths
+/// must not grow memory).
+pub const MAX_PATH_PREFIXES: usize = 16;
+
+/// Requests and failures of one path prefix, per minute and per second.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrefixCounts {
+    pub minutes: BTreeMap<i64, MinuteCounts>,
+    pub seconds: BTreeMap<i64, SecondCounts>,
+}
+
+impl PrefixCounts {
+    fn merge(&mut self, other: PrefixCounts) {
+        for (m, c) in other.minutes {
+            *self.minutes.entry(m).or_default() += c;
+        }
+        for (s, c) in other.seconds {
+            let e = self.seconds.entry(s).or_default();
+            e.requests += c.requests;
+            e.failed += c.failed;
+        }
+    }
+
+    fn count(&mut self, time: TimeNs, failed: bool) {
+        update_at(&mut self.minutes, minute_of(time), |c| {
+            c.requests += 1;
+            c.failed += u64::from(failed);
+            c.events += 1;
+            c.error_events += u64::from(failed);
+        });
+        update_at(&mut self.seconds, second_of(time), |c| {
+            c.requests += 1;
+            c.failed += u32::from(failed);
+        });
+    }
+}
+
+/// The first segment of a request path, with its slash (`/v2/charges/17?x=1` → `/v2`); none
+/// for an empty first segment or a path that is not one (`*`, an absolute URL).
+pub fn path_prefix(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix('/')?;
+    let len = rest.find(['/', '?', '#', ';']).unwrap_or(rest.len());
+    (len > 0).then(|| &path[..=len])
+}
+
+/// Merges a prefix's counts into `into`, which takes a prefix new to it only while it has room.
+fn merge_prefix(into: &mut BTreeMap<String, PrefixCounts>, prefix: String, counts: PrefixCounts) {
+    if let Some(mine) = into.get_mut(&prefix) {
+        mine.merge(counts);
+    } else if into.len() < MAX_PATH_PREFIXES {
+        into.insert(prefix, counts);
+    }
 }
 
 impl StreamAggregate {
@@ -414,6 +473,9 @@ impl StreamAggregate {
         self.identity.unidentified += other.identity.unidentified;
         self.background_requests += other.background_requests;
         self.background_failed += other.background_failed;
+        for (prefix, counts) in other.by_path_prefix {
+            merge_prefix(&mut self.by_path_prefix, prefix, counts);
+        }
     }
 }
 
@@ -486,6 +548,7 @@ pub struct Aggregates {
 struct Arrivals {
     templates: Vec<(SourceKind, String)>,
     routes: Vec<(StreamKey, i64, (String, u16))>,
+    prefixes: Vec<(StreamKey, String)>,
     metrics: Vec<String>,
 }
 
@@ -760,6 +823,28 @@ impl Aggregates {
             }
         }
         let failed = event.is_failed_request();
+        if user_request
+            && kind == SourceKind::Web
+            && let Some(prefix) = event.path.as_deref().and_then(path_prefix)
+        {
+            // A partial counts every prefix; the cap applies when it is taken in.
+            let known = stream.by_path_prefix.contains_key(prefix);
+            if !known
+                && (self.arrivals.is_some() || stream.by_path_prefix.len() < MAX_PATH_PREFIXES)
+            {
+                if let Some(arrivals) = &mut self.arrivals {
+                    arrivals
+                        .prefixes
+                        .push((self.scratch.stream.clone(), prefix.to_string()));
+                }
+                stream
+                    .by_path_prefix
+                    .insert(prefix.to_string(), PrefixCounts::default());
+            }
+            if let Some(series) = stream.by_path_prefix.get_mut(prefix) {
+                series.count(event.time, failed);
+            }
+        }
         let error = event.severity.is_error();
         update_at(&mut stream.minutes, minute, |counts| {
             if user_request {
@@ -995,6 +1080,18 @@ impl Aggregates {
                 ("(other)".to_string(), route.1)
             };
             *routes.entry(key).or_default() += n;
+        }
+        // Path prefixes likewise, in the order they were first met.
+        for (stream_key, prefix) in arrivals.prefixes {
+            let Some(counts) = later
+                .streams
+                .get_mut(&stream_key)
+                .and_then(|s| s.by_path_prefix.remove(&prefix))
+            else {
+                continue;
+            };
+            let mine = &mut self.streams.entry(stream_key).or_default().by_path_prefix;
+            merge_prefix(mine, prefix, counts);
         }
         for (key, mut stream) in later.streams {
             stream.failures_by_route.clear();
@@ -1345,6 +1442,70 @@ mod tests {
             service: "billing".into(),
         };
         assert!(part.streams[&billing].users.is_exact());
+    }
+
+    #[test]
+    fn path_prefix_is_the_first_segment() {
+        assert_eq!(path_prefix("/v2/charges/17?x=1"), Some("/v2"));
+        assert_eq!(path_prefix("/search?q=a"), Some("/search"));
+        assert_eq!(path_prefix("/search"), Some("/search"));
+        assert_eq!(path_prefix("/"), None);
+        assert_eq!(path_prefix("//x"), None);
+        assert_eq!(path_prefix("*"), None);
+        assert_eq!(path_prefix("http://a/b"), None);
+    }
+
+    fn web_request(t_s: i64, status: u16, path: &str) -> Event {
+        let mut e = request(t_s, "u", status, path);
+        e.kind = Some(SourceKind::Web);
+        e.service = None;
+        e
+    }
+
+    #[test]
+    fn web_requests_are_counted_by_path_prefix_capped_alike_however_cut() {
+        // 40 prefixes, more than the cap; probes are no user traffic.
+        let events: Vec<Event> = (0..400)
+            .map(|i| {
+                let path = match i % 7 {
+                    0 => "/healthz".to_string(),
+                    _ => format!("/p{}/x/{i}", (i * 13) % 40),
+                };
+                web_request(i * 3, if i % 4 == 0 { 502 } else { 200 }, &path)
+            })
+            .collect();
+        let mut whole = Aggregates::default();
+        for e in events.clone() {
+            whole.event(e);
+        }
+        let key = StreamKey {
+            kind: SourceKind::Web,
+            service: String::new(),
+        };
+        let prefixes = &whole.streams[&key].by_path_prefix;
+        assert_eq!(prefixes.len(), MAX_PATH_PREFIXES);
+        assert!(!prefixes.contains_key("/healthz"));
+        // The first met (i = 1), again at i = 41, 81, ... 361 but for 161 (a probe).
+        let first = &prefixes["/p13"];
+        let requests: u64 = first.minutes.values().map(|m| m.requests).sum();
+        let seconds: u32 = first.seconds.values().map(|c| c.requests).sum();
+        assert_eq!((requests, u64::from(seconds)), (9, 9));
+        // Cut in parts taken in one after another: the same prefixes, the same counts.
+        let mut cut = Aggregates::default();
+        for part in events.chunks(57) {
+            let mut partial = cut.fork();
+            part.iter().cloned().for_each(|e| partial.event(e));
+            cut.absorb(partial);
+        }
+        assert_eq!(&cut.streams[&key].by_path_prefix, prefixes);
+        // App streams are split by service already.
+        let app = StreamKey {
+            kind: SourceKind::App,
+            service: "auth".into(),
+        };
+        let mut agg = Aggregates::default();
+        agg.event(request(1, "a", 500, "/login"));
+        assert!(agg.streams[&app].by_path_prefix.is_empty());
     }
 
     type Kept = Vec<(u64, SeenSpan)>;

@@ -7,6 +7,12 @@
 //! and relative rise over the baseline, and enough excess failures), and neighbouring segments
 //! that are elevated by a weaker test extend it (hysteresis, so a gradual ramp is caught from its beginning). Traffic collapse —
 //! requests stopping where the rate before and after says dozens were due — is an outage too.
+//! A web tier's path prefixes (`/v2`, `/search`: the services behind it) are searched apart
+//! too, since one service failing a few percent more barely moves the tier's rate (a prefix's
+//! sliver of the traffic is judged by the likelihood ratio, not the normal approximation); a
+//! prefix's window counts as the tier's unless the rest of the tier fails with it, above its
+//! rate around the window (then the tier's own series judges it). Where the data begin or end inside a window, its edge stays there unless
+//! a switch of the rate is plain.
 //! Windows of all request streams are clustered (slack for clock skew); each cluster becomes one
 //! outage measured on its most telling stream (one whose windows span most of the cluster),
 //! with the others (and alerts) as corroboration.
@@ -444,6 +450,10 @@ struct Excess {
 struct Model {
     poisson: bool,
     dispersion: f64,
+    /// Significance from the likelihood ratio (its signed root) instead of the normal
+    /// approximation: for a series with a sliver of the traffic, where a handful of failures
+    /// over an expected few would pass for many standard deviations.
+    likelihood_z: bool,
 }
 
 impl Model {
@@ -458,8 +468,13 @@ impl Model {
         } else {
             self.dispersion * seg.eff_trials * p0 * (1.0 - p0.min(0.999))
         };
+        let z = if self.likelihood_z && !self.poisson {
+            signed_root_deviance(seg.eff_events, seg.eff_trials, p0) / self.dispersion.sqrt()
+        } else {
+            (seg.eff_events - expected) / variance.max(1e-9).sqrt()
+        };
         Excess {
-            z: (seg.eff_events - expected) / variance.max(1e-9).sqrt(),
+            z,
             rise: seg.rate() - baseline,
             excess: seg.events - seg.trials * baseline,
         }
@@ -490,6 +505,19 @@ impl Model {
             && e.rise >= min_rise.max(0.25 * baseline)
             && e.excess >= 0.5 * config.min_excess_failures
     }
+}
+
+/// The signed root of the binomial deviance of `f` failures of `n` against rate `p`: as a
+/// z-score, but with the skew of small counts (20 failures where 6 were due is 5.5 standard
+/// deviations by the normal approximation, 4.4 here, as the exact tail says).
+fn signed_root_deviance(f: f64, n: f64, p: f64) -> f64 {
+    if n <= 0.0 {
+        return 0.0;
+    }
+    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    let expected = n * p;
+    let deviance = 2.0 * (xlogy(f, f / expected) + xlogy(n - f, (n - f) / (n - expected)));
+    deviance.max(0.0).sqrt().copysign(f - expected)
 }
 
 /// Smallest rise of an extending segment, as a share of the rise of the segment it extends.
@@ -651,6 +679,24 @@ fn best_split(
     p_before: f64,
     p_after: f64,
 ) -> Option<i64> {
+    scan_split(seconds, lo, hi, p_before, p_after).map(|s| s.at)
+}
+
+/// The likeliest split of [`best_split`], with how much likelier (nats) it makes the data
+/// than no split at all, every second "after" (`over_all_after`) or every one "before".
+struct Split {
+    at: i64,
+    over_all_after: f64,
+    over_all_before: f64,
+}
+
+fn scan_split(
+    seconds: &BTreeMap<i64, SecondCounts>,
+    lo: i64,
+    hi: i64,
+    p_before: f64,
+    p_after: f64,
+) -> Option<Split> {
     if lo >= hi {
         return None;
     }
@@ -659,7 +705,8 @@ fn best_split(
         return None;
     }
     // Everything "after" first, then move seconds to "before" one by one.
-    let mut ll: f64 = slice.iter().map(|(_, c)| loglik(c, p_after)).sum();
+    let all_after: f64 = slice.iter().map(|(_, c)| loglik(c, p_after)).sum();
+    let mut ll = all_after;
     let mut best = (ll, slice[0].0);
     for (i, (_, c)) in slice.iter().enumerate() {
         ll += loglik(c, p_before) - loglik(c, p_after);
@@ -668,8 +715,19 @@ fn best_split(
             best = (ll, next);
         }
     }
-    Some(best.1)
+    Some(Split {
+        at: best.1,
+        over_all_after: best.0 - all_after,
+        over_all_before: best.0 - ll,
+    })
 }
+
+/// How much likelier (nats) a switch must make the data where they begin (end) inside a
+/// window than no switch at all. Without data before it, nothing shows the rate changing
+/// there: the outage was already on when the logs began. Under no switch, the likelihood
+/// ratio of any switch is a martingale along the seconds, so the best of them reaches e^3
+/// with chance at most e^-3 (Ville's inequality): 5 %.
+const DATA_EDGE_MIN_GAIN_NATS: f64 = 3.0;
 
 /// Failure rate over [from, to) seconds.
 fn rate_between(seconds: &BTreeMap<i64, SecondCounts>, from: i64, to: i64) -> Option<f64> {
@@ -828,8 +886,8 @@ fn ramp_onset(
 fn refine(
     seconds: &BTreeMap<i64, SecondCounts>,
     previous_end: i64,
-    start_min: i64,
-    end_min: i64,
+    (start_min, end_min): (i64, i64),
+    (data_start, data_end): (i64, i64),
     baseline: f64,
     margin: i64,
 ) -> (i64, i64) {
@@ -840,15 +898,29 @@ fn refine(
     // A gradual onset is dated by the ramp fit ([`ramp_onset`]). Any other is a step, compared
     // with the rate the window holds at its head: half of it would let a bad minute of
     // background failures before a partial outage pull the start back.
-    let onset = ramp_onset(seconds, previous_end, start_min, end_min).or_else(|| {
-        best_split(
+    // Where the data begin inside the window, a switch must be plain
+    // ([`DATA_EDGE_MIN_GAIN_NATS`]), else the window starts with them.
+    let onset = if start_min <= data_start {
+        scan_split(
             seconds,
-            start_min - margin,
+            start_min,
             (start_min + margin).min(end_min),
             p0,
             head.max(p0 * 2.0),
         )
-    });
+        .filter(|s| s.over_all_after >= DATA_EDGE_MIN_GAIN_NATS)
+        .map_or(Some(start_min), |s| Some(s.at))
+    } else {
+        ramp_onset(seconds, previous_end, start_min, end_min).or_else(|| {
+            best_split(
+                seconds,
+                start_min - margin,
+                (start_min + margin).min(end_min),
+                p0,
+                head.max(p0 * 2.0),
+            )
+        })
+    };
     let start = onset
         .and_then(|split| {
             seconds
@@ -857,13 +929,20 @@ fn refine(
                 .map(|(s, _)| *s)
         })
         .unwrap_or(start_min);
-    let end = best_split(
+    let end = scan_split(
         seconds,
         (end_min - margin).max(start),
         end_min + margin,
         tail.max(p0 * 2.0),
         p0,
     )
+    .map(|s| {
+        if end_min >= data_end && s.over_all_before < DATA_EDGE_MIN_GAIN_NATS {
+            end_min
+        } else {
+            s.at
+        }
+    })
     .and_then(|split| {
         seconds
             .range(start..split)
@@ -1345,7 +1424,14 @@ fn detect_stream(
 ) -> PolarsResult<Vec<Outage>> {
     let mut windows = Vec::new();
     for island in islands(stream, use_requests) {
-        detect_island(key, stream, island, use_requests, config, &mut windows)?;
+        detect_island(
+            key,
+            stream,
+            island,
+            (use_requests, false),
+            config,
+            &mut windows,
+        )?;
     }
     if use_requests {
         windows.extend(traffic_collapses(key, stream, config));
@@ -1357,7 +1443,7 @@ fn detect_island(
     key: &StreamKey,
     stream: &StreamAggregate,
     span: (i64, i64),
-    use_requests: bool,
+    (use_requests, small_share): (bool, bool),
     config: &DetectConfig,
     result: &mut Vec<Outage>,
 ) -> PolarsResult<()> {
@@ -1387,6 +1473,7 @@ fn detect_island(
             Model {
                 poisson,
                 dispersion,
+                likelihood_z: false,
             },
             events.clone(),
             trials.clone(),
@@ -1401,6 +1488,7 @@ fn detect_island(
             Model {
                 poisson,
                 dispersion: 1.0,
+                likelihood_z: small_share,
             },
             eff_events,
             eff_trials,
@@ -1432,8 +1520,8 @@ fn detect_island(
             refine(
                 &stream.seconds,
                 after_previous,
-                start_min,
-                end_min,
+                (start_min, end_min),
+                (span.0, span.1 + 60),
                 baseline,
                 config.refine_margin_secs,
             )
@@ -1570,6 +1658,92 @@ fn traffic_collapses(
     out
 }
 
+/// Smallest and largest share of a stream's requests a path prefix must hold to be searched on
+/// its own: a prefix with nearly all of them is the stream again, and one with a sliver of
+/// them too few requests to stand on.
+const PREFIX_SHARE: (f64, f64) = (0.05, 0.9);
+
+/// A web tier in front of several services: each path prefix holding a real share of its
+/// requests (see [`PREFIX_SHARE`]) is searched as a request series of its own, with the same
+/// tests, because one service failing for a few percent of its requests barely moves the
+/// tier's overall rate. Its windows belong to the tier's stream (the outage is measured on all
+/// the tier's users and requests). A silence of one prefix is not searched for: traffic moving
+/// between paths is no outage.
+fn detect_path_prefixes(
+    key: &StreamKey,
+    stream: &StreamAggregate,
+    config: &DetectConfig,
+) -> PolarsResult<Vec<Outage>> {
+    let mut windows = Vec::new();
+    if stream.by_path_prefix.len() < 2 {
+        return Ok(windows);
+    }
+    let total = stream.total_requests() as f64;
+    for counts in stream.by_path_prefix.values() {
+        let requests: u64 = counts.minutes.values().map(|m| m.requests).sum();
+        let share = requests as f64 / total.max(1.0);
+        if !(PREFIX_SHARE.0..=PREFIX_SHARE.1).contains(&share) {
+            continue;
+        }
+        let series = StreamAggregate {
+            minutes: counts.minutes.clone(),
+            seconds: counts.seconds.clone(),
+            ..StreamAggregate::default()
+        };
+        let mut found = Vec::new();
+        for island in islands(&series, true) {
+            detect_island(key, &series, island, (true, true), config, &mut found)?;
+        }
+        // The rest of the tier: the tier's counts less the prefix's.
+        let rest = |from: i64, to: i64| {
+            let (n, f) = counts_between(&stream.seconds, from, to);
+            let (own_n, own_f) = counts_between(&counts.seconds, from, to);
+            (n - own_n, f - own_f)
+        };
+        // Its normal rate: the lower of the rates in the half hours before and after the
+        // window (a neighbouring outage raises one of them; a stretch with fewer than
+        // [`MIN_REST_REQUESTS`], where the logs begin or end, says nothing), else its rate over
+        // all.
+        let rest_rate = |from: i64, to: i64| {
+            let rate = |(n, f): (u64, u64)| (n >= MIN_REST_REQUESTS).then(|| f as f64 / n as f64);
+            let before = rate(rest(from - LEVEL_WINDOW_SECS, from));
+            let after = rate(rest(to, to + LEVEL_WINDOW_SECS));
+            match (before, after) {
+                (Some(b), Some(a)) => b.min(a),
+                (Some(r), None) | (None, Some(r)) => r,
+                (None, None) => rate(rest(i64::MIN, i64::MAX)).unwrap_or(0.0),
+            }
+        };
+        windows.extend(found.into_iter().filter(|w| {
+            let (from, to) = (w.start / NS_PER_SEC, w.end / NS_PER_SEC);
+            let (n, f) = rest(from, to);
+            !shared_by_rest(n, f, rest_rate(from, to), config)
+        }));
+    }
+    Ok(windows)
+}
+
+/// Fewest requests a stretch beside a prefix's window needs to give the rest of the tier's
+/// normal rate (from fewer, one failure more or less moves it a point).
+const MIN_REST_REQUESTS: u64 = 100;
+
+/// Whether the rest of a web tier (the other path prefixes) fails clearly above its own normal
+/// rate while one prefix has a window: then the failure is the whole tier's (an error blip of
+/// every service), which the tier's own series judges; a prefix is searched apart only for
+/// what it alone suffers. Clearly: the weaker test that extends a window (z of
+/// `extend_z` over plain binomial noise, a quarter above the rate, half the excess failures
+/// a window needs).
+fn shared_by_rest(requests: u64, failed: u64, rate: f64, config: &DetectConfig) -> bool {
+    let n = requests as f64;
+    let expected = n * rate;
+    let excess = failed as f64 - expected;
+    let sd = (n * rate.max(1e-3) * (1.0 - rate.min(0.999))).sqrt();
+    requests > 0
+        && excess >= 0.5 * config.min_excess_failures
+        && failed as f64 >= 1.25 * expected
+        && excess >= config.extend_z * sd.max(1e-9)
+}
+
 /// A group of windows from different streams that describe one outage.
 struct Cluster {
     end: TimeNs,
@@ -1619,6 +1793,7 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
     } else {
         for (key, stream) in &request_streams {
             windows.extend(detect_stream(key, stream, true, config)?);
+            windows.extend(detect_path_prefixes(key, stream, config)?);
         }
     }
     windows.sort_by_key(|w| (w.start, w.end));
@@ -1748,7 +1923,7 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::MinuteCounts;
+    use crate::aggregate::{MinuteCounts, PrefixCounts};
 
     /// A stream with `failed(minute, volume)` failures out of `volume(minute)` requests, spread
     /// evenly over each minute's seconds; failures first within the minute (deterministic).
@@ -1947,6 +2122,95 @@ mod tests {
             "{:?}",
             o.evidence.agreeing_streams
         );
+    }
+
+    /// The request counts of `b` added to `a`'s.
+    fn add_counts(a: &mut StreamAggregate, b: &StreamAggregate) {
+        for (m, c) in &b.minutes {
+            *a.minutes.entry(*m).or_default() += *c;
+        }
+        for (s, c) in &b.seconds {
+            let e = a.seconds.entry(*s).or_default();
+            e.requests += c.requests;
+            e.failed += c.failed;
+        }
+    }
+
+    #[test]
+    fn one_service_failing_behind_a_web_tier_is_found_on_its_path_prefix() {
+        // 5 % background everywhere; /b (30 % of the traffic) fails 12 % from minute 100 to
+        // 220: the tier's rate rises by only a third, /b's more than doubles.
+        let a = stream(400, |_| 70, |m, _| if m % 2 == 0 { 3 } else { 4 });
+        let b = stream(
+            400,
+            |_| 30,
+            |m, _| match (m % 2 == 0, (100..220).contains(&m)) {
+                (true, false) => 1,
+                (false, false) => 2,
+                (true, true) => 3,
+                (false, true) => 4,
+            },
+        );
+        let mut web = StreamAggregate::default();
+        add_counts(&mut web, &a);
+        add_counts(&mut web, &b);
+        web.identity.by_client_address = 1;
+        let tier = key(SourceKind::Web, "");
+        let d = detect(
+            &aggregates_with(vec![(tier.clone(), web.clone())]),
+            &DetectConfig::default(),
+        )
+        .unwrap();
+        assert!(d.outages.is_empty(), "the tier alone: {:?}", d.outages);
+        for (prefix, s) in [("/a", &a), ("/b", &b)] {
+            web.by_path_prefix.insert(
+                prefix.into(),
+                PrefixCounts {
+                    minutes: s.minutes.clone(),
+                    seconds: s.seconds.clone(),
+                },
+            );
+        }
+        let d = detect(
+            &aggregates_with(vec![(tier.clone(), web)]),
+            &DetectConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        assert_eq!(d.outages[0].stream, tier);
+        let (start, end) = secs(&d.outages[0]);
+        assert!((start - 100 * 60).abs() <= 60, "start {start}");
+        assert!((end - 220 * 60).abs() <= 60, "end {end}");
+    }
+
+    #[test]
+    fn few_failures_over_an_expected_few_are_judged_by_the_likelihood() {
+        // 20 failures of 876 where 0.7 % (6.1) were due: 5.6 standard deviations by the
+        // normal approximation, about 4.4 by the likelihood ratio (the exact tail: 4.3).
+        let (f, n, p): (f64, f64, f64) = (20.0, 876.0, 0.007);
+        let normal = (f - n * p) / (n * p * (1.0 - p)).sqrt();
+        let root = signed_root_deviance(f, n, p);
+        assert!(
+            normal > 5.0 && (4.2..4.6).contains(&root),
+            "{normal} {root}"
+        );
+        // On large counts the two agree; below the rate the sign is negative.
+        // (1,100 of 20,000 at 5 %: 3.24 by the normal approximation.)
+        let root = signed_root_deviance(1_100.0, 20_000.0, 0.05);
+        assert!((root - 3.2).abs() < 0.1, "{root}");
+        assert!(signed_root_deviance(2.0, 876.0, 0.007) < 0.0);
+        assert_eq!(signed_root_deviance(0.0, 0.0, 0.1), 0.0);
+    }
+
+    #[test]
+    fn a_failure_of_the_whole_tier_is_not_a_prefix_of_its_own() {
+        let config = DetectConfig::default();
+        // The other prefixes fail 5 % against 2 % normally: the whole tier's blip.
+        assert!(shared_by_rest(1_000, 50, 0.02, &config));
+        // At their normal rate, or a stray failure or two above it: the prefix's own.
+        assert!(!shared_by_rest(1_000, 22, 0.02, &config));
+        assert!(!shared_by_rest(30, 3, 0.02, &config));
+        assert!(!shared_by_rest(0, 0, 0.02, &config));
     }
 
     #[test]
@@ -2326,7 +2590,14 @@ mod tests {
                 },
             );
         }
-        let (start, end) = refine(&seconds, i64::MIN, 240, 480, 0.001, 120);
+        let (start, end) = refine(
+            &seconds,
+            i64::MIN,
+            (240, 480),
+            (i64::MIN, i64::MAX),
+            0.001,
+            120,
+        );
         assert_eq!((start, end), (250, 480));
     }
 
@@ -2365,8 +2636,48 @@ mod tests {
         let found = ramp_onset(&seconds, i64::MIN, onset + 6 * 60, 160 * 60);
         let t0 = found.expect("a ramp");
         assert!((t0 - onset).abs() <= 60, "onset {t0} vs {onset}");
-        let (start, _) = refine(&seconds, i64::MIN, onset + 6 * 60, 160 * 60, 0.02, 120);
+        let (start, _) = refine(
+            &seconds,
+            i64::MIN,
+            (onset + 6 * 60, 160 * 60),
+            (i64::MIN, i64::MAX),
+            0.02,
+            120,
+        );
         assert!((start - onset).abs() <= 60, "start {start} vs {onset}");
+    }
+
+    #[test]
+    fn an_outage_on_where_the_data_begin_and_end_starts_and_ends_with_them() {
+        // 12 % failing from before the logs begin to after they end (5 % normally), a little
+        // less in the first and last two minutes: no evidence of a switch there.
+        let end = 200 * 60;
+        let rate = |s: i64| {
+            if s < 120 || s >= end - 120 {
+                0.07
+            } else {
+                0.12
+            }
+        };
+        let seconds = even_seconds(0, end, 2, rate);
+        let first = seconds.iter().find(|(_, c)| c.failed > 0).map(|(s, _)| *s);
+        let last = seconds
+            .iter()
+            .rev()
+            .find(|(_, c)| c.failed > 0)
+            .map(|(s, _)| s + 1);
+        let (start, stop) = refine(&seconds, i64::MIN, (0, end), (0, end), 0.05, 120);
+        assert_eq!((Some(start), Some(stop)), (first, last));
+        // Inside the data, the same seconds would have the rate switch two minutes in.
+        let (start, stop) = refine(
+            &seconds,
+            i64::MIN,
+            (0, end),
+            (i64::MIN, i64::MAX),
+            0.05,
+            120,
+        );
+        assert!(start >= 100 && stop <= end - 100, "{start}..{stop}");
     }
 
     #[test]
@@ -2376,7 +2687,14 @@ mod tests {
         let rate = |s: i64| if s >= onset { 0.3 } else { 0.02 };
         let seconds = even_seconds(0, 200 * 60, 5, rate);
         assert_eq!(ramp_onset(&seconds, i64::MIN, 100 * 60, 160 * 60), None);
-        let (start, _) = refine(&seconds, i64::MIN, 100 * 60, 160 * 60, 0.02, 120);
+        let (start, _) = refine(
+            &seconds,
+            i64::MIN,
+            (100 * 60, 160 * 60),
+            (i64::MIN, i64::MAX),
+            0.02,
+            120,
+        );
         assert!((start - onset).abs() <= 5, "start {start} vs {onset}");
     }
 
@@ -2408,7 +2726,14 @@ mod tests {
             _ => 0.02,
         };
         let seconds = even_seconds(0, 200 * 60, 2, rate);
-        let (start, _) = refine(&seconds, i64::MIN, onset, 160 * 60, 0.02, 120);
+        let (start, _) = refine(
+            &seconds,
+            i64::MIN,
+            (onset, 160 * 60),
+            (i64::MIN, i64::MAX),
+            0.02,
+            120,
+        );
         assert!((start - onset).abs() <= 15, "start {start} vs {onset}");
     }
 
