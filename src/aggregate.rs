@@ -79,6 +79,23 @@ pub struct SecondCounts {
     pub failed: u32,
 }
 
+impl std::ops::AddAssign for SecondCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.requests += o.requests;
+        self.failed += o.failed;
+    }
+}
+
+/// Adds the counts of `from` into `into`, key by key (per-minute or per-second series).
+fn add_series<V: std::ops::AddAssign + Default>(
+    into: &mut BTreeMap<i64, V>,
+    from: BTreeMap<i64, V>,
+) {
+    for (k, v) in from {
+        *into.entry(k).or_default() += v;
+    }
+}
+
 /// The first and last second (0..=59) of its minute in which a user was seen: enough to count
 /// a window that starts or ends inside the minute exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -393,14 +410,8 @@ pub struct PrefixCounts {
 
 impl PrefixCounts {
     fn merge(&mut self, other: PrefixCounts) {
-        for (m, c) in other.minutes {
-            *self.minutes.entry(m).or_default() += c;
-        }
-        for (s, c) in other.seconds {
-            let e = self.seconds.entry(s).or_default();
-            e.requests += c.requests;
-            e.failed += c.failed;
-        }
+        add_series(&mut self.minutes, other.minutes);
+        add_series(&mut self.seconds, other.seconds);
     }
 
     fn count(&mut self, time: TimeNs, failed: bool) {
@@ -451,14 +462,8 @@ impl StreamAggregate {
 
     /// Everything but the failed routes (whose merge depends on how the parts were cut).
     fn merge_counts(&mut self, other: StreamAggregate) {
-        for (m, c) in other.minutes {
-            *self.minutes.entry(m).or_default() += c;
-        }
-        for (s, c) in other.seconds {
-            let e = self.seconds.entry(s).or_default();
-            e.requests += c.requests;
-            e.failed += c.failed;
-        }
+        add_series(&mut self.minutes, other.minutes);
+        add_series(&mut self.seconds, other.seconds);
         self.users.merge(other.users);
         for (m, f) in other.first_failures {
             match self.first_failures.get(&m) {
