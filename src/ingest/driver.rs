@@ -26,7 +26,7 @@ use super::{
     EventSink, InputFile, InputReport, QUOTE_CHARS, SNIFF_LINES, SplitSink, UNPARSED_SAMPLES,
     UnparsedSample, describe_io,
 };
-use crate::event::{Event, EventView, NS_PER_SEC, Origin, TimeNs};
+use crate::event::{Event, NS_PER_SEC, Origin, TimeNs};
 use crate::time::{IMPLAUSIBLE_TIME, format_utc, is_plausible};
 
 /// Bytes looked at to tell a JSON document from JSON lines or text.
@@ -645,12 +645,6 @@ pub(crate) struct LineState {
     held_text: String,
 }
 
-/// One line's outcome, from the fast path or the full parse.
-enum Parse<'a> {
-    View(EventView<'a>),
-    Full(LineOutcome),
-}
-
 impl LineState {
     pub fn new(
         format: Option<&'static dyn LineFormat>,
@@ -692,28 +686,19 @@ impl LineState {
         }
     }
 
-    /// Parses a line; a record whose every event has an implausible time is unparsed (events of
-    /// a record that holds several keep only the plausible ones).
-    fn parse<'a>(&mut self, format: &dyn LineFormat, text: &'a str) -> Parse<'a> {
+    /// Parses a line with the format's full parser; a record whose every event has an
+    /// implausible time is unparsed (events of a record that holds several keep only the
+    /// plausible ones).
+    fn parse(&mut self, format: &dyn LineFormat, text: &str) -> LineOutcome {
         self.scratch.clear();
-        let implausible = || Parse::Full(LineOutcome::Unparsed(Cow::Borrowed(IMPLAUSIBLE_TIME)));
-        if self.fast
-            && let Some(fast) = format.parse_view(text, &mut self.cx)
-        {
-            return match fast {
-                FastLine::Record(view) if !is_plausible(view.time) => implausible(),
-                FastLine::Record(view) => Parse::View(view),
-                FastLine::Continuation => Parse::Full(LineOutcome::Continuation),
-            };
-        }
         let outcome = format.parse(text, &mut self.cx, &mut self.scratch);
         if outcome == LineOutcome::Parsed && !self.scratch.is_empty() {
             self.scratch.retain(|e| is_plausible(e.time));
             if self.scratch.is_empty() {
-                return implausible();
+                return LineOutcome::Unparsed(Cow::Borrowed(IMPLAUSIBLE_TIME));
             }
         }
-        Parse::Full(outcome)
+        outcome
     }
 
     pub fn line(&mut self, number: u64, text: &str, truncated: bool, sink: &mut dyn EventSink) {
@@ -726,8 +711,15 @@ impl LineState {
             self.unparsed(origin, text, "format not recognised", sink);
             return;
         };
-        match self.parse(format, text) {
-            Parse::View(mut view) => {
+        // The fast path's view is used where it was written (it is large, and moving it costs
+        // a copy per line).
+        let mut fast = if self.fast {
+            format.parse_view(text, &mut self.cx)
+        } else {
+            None
+        };
+        let outcome = match &mut fast {
+            Some(FastLine::Record(view)) if is_plausible(view.time) => {
                 self.flush(sink);
                 self.joiner.record_seen();
                 self.report.parsed += 1;
@@ -735,10 +727,16 @@ impl LineState {
                 view.origin = origin;
                 self.cx.last_time = Some(view.time);
                 self.report.record(view.time);
-                sink.view(&view);
+                sink.view(view);
                 self.open = true;
+                return;
             }
-            Parse::Full(LineOutcome::Parsed) => {
+            Some(FastLine::Record(_)) => LineOutcome::Unparsed(Cow::Borrowed(IMPLAUSIBLE_TIME)),
+            Some(FastLine::Continuation) => LineOutcome::Continuation,
+            None => self.parse(format, text),
+        };
+        match outcome {
+            LineOutcome::Parsed => {
                 self.flush(sink);
                 self.joiner.record_seen();
                 self.report.parsed += 1;
@@ -769,18 +767,16 @@ impl LineState {
                     }
                 }
             }
-            Parse::Full(LineOutcome::Prefix) => self.hold(number, text, sink),
-            Parse::Full(LineOutcome::Continuation) if self.held > 0 => {
-                self.hold(number, text, sink)
-            }
-            Parse::Full(LineOutcome::Continuation) => self.join(
+            LineOutcome::Prefix => self.hold(number, text, sink),
+            LineOutcome::Continuation if self.held > 0 => self.hold(number, text, sink),
+            LineOutcome::Continuation => self.join(
                 origin,
                 text,
                 format,
                 "continuation line with no record before it",
                 sink,
             ),
-            Parse::Full(LineOutcome::Unparsed(reason)) => {
+            LineOutcome::Unparsed(reason) => {
                 self.release_held(sink);
                 let continues = !text.trim().is_empty()
                     && match format.multiline() {
