@@ -785,13 +785,20 @@ fn stream_mut<'s>(
     key.kind = kind;
     key.service.clear();
     key.service.push_str(service);
-    if !streams.contains_key(key) {
-        let mut stream = StreamAggregate::default();
-        if let Some((_, level)) = user_levels.iter().find(|(k, _)| k == key) {
-            stream.users.set_level(*level);
-        }
-        streams.insert(key.clone(), stream);
+    if let Some(stream) = streams.get_mut(key) {
+        let stream: *mut StreamAggregate = stream;
+        // SAFETY: the pointer comes from a live `&mut` into `streams`, whose borrow this
+        // function holds for `'s`, and the map is not touched again before it is returned. The
+        // borrow checker cannot yet see that a reference returned from one branch leaves the
+        // map free in the other (rust-lang/rust#54663), which would otherwise cost a second
+        // search on every event.
+        return Some(unsafe { &mut *stream });
     }
+    let mut stream = StreamAggregate::default();
+    if let Some((_, level)) = user_levels.iter().find(|(k, _)| k == key) {
+        stream.users.set_level(*level);
+    }
+    streams.insert(key.clone(), stream);
     streams.get_mut(key)
 }
 
