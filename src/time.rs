@@ -311,6 +311,20 @@ fn fraction_ns(frac: &[u8]) -> Option<u32> {
     Some(ns)
 }
 
+/// Powers of ten up to 10^9 (a fraction of `n` digits is `10^(9 - n)` nanoseconds a unit).
+const POW10: [u32; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
 /// Parses `HH:MM:SS[.fraction]` (`,` accepted for the fraction, as log4j and Python write it).
 pub fn parse_clock(s: &str) -> Option<NaiveTime> {
     let b = s.as_bytes();
@@ -579,22 +593,34 @@ impl IsoMinute {
     /// `s` to UTC when it is written in the remembered minute and zone.
     pub fn get(&self, s: &str) -> Option<TimeNs> {
         let (prefix, base) = self.minute.as_ref()?;
-        let b = s.as_bytes();
-        if b.get(..16)? != prefix || b.get(16) != Some(&b':') {
+        // The minute, `:` and the seconds' two digits; every compare below is inlined (a
+        // timestamp is read on every line).
+        let (head, rest) = s.as_bytes().split_first_chunk::<19>()?;
+        if head.first_chunk::<16>() != Some(prefix) || head[16] != b':' {
             return None;
         }
-        let sec = digits(b, 17, 2).filter(|s| *s < 60)?;
-        let mut end = 19;
-        let mut nano = 0;
-        if matches!(b.get(end), Some(b'.' | b',')) {
-            let from = end + 1;
-            end = from;
-            while b.get(end).is_some_and(u8::is_ascii_digit) {
-                end += 1;
+        let sec = digits(head, 17, 2).filter(|s| *s < 60)?;
+        let (nano, zone) = match rest.split_first() {
+            Some((b'.' | b',', fraction)) => {
+                // One pass: the first nine digits are kept (the rest is below a nanosecond).
+                let (mut ns, mut n) = (0u32, 0);
+                while let Some(&c) = fraction.get(n)
+                    && c.is_ascii_digit()
+                {
+                    if n < 9 {
+                        ns = ns * 10 + u32::from(c - b'0');
+                    }
+                    n += 1;
+                }
+                if n == 0 {
+                    return None;
+                }
+                (ns * POW10[9 - n.min(9)], &fraction[n..])
             }
-            nano = fraction_ns(&b[from..end])?;
-        }
-        (s.get(end..)? == self.zone).then(|| base + i64::from(sec) * NS_PER_SEC + i64::from(nano))
+            _ => (0, rest),
+        };
+        let same_zone = zone == self.zone.as_bytes();
+        same_zone.then(|| base + i64::from(sec) * NS_PER_SEC + i64::from(nano))
     }
 
     /// Remembers the minute of `s` (written as [`split_iso`] read it into `naive` and `zone`)
