@@ -7,7 +7,8 @@
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). The toolchain here is stable, so the build uses
 # RUSTC_BOOTSTRAP=1 for libFuzzer's flags and no sanitizer (`-s none`): retrace is safe Rust (but for
-# two small blocks: SSE2 loads in the JSON scanner, prctl at start), and
+# a few small blocks: SIMD loads and slicing between known quotes in the JSON scanner, one map
+# lookup in aggregation, prctl at start), and
 # what the targets look for is panics, hangs, broken line accounting and fast paths that read a
 # line differently from the full parse.
 set -euo pipefail

@@ -128,29 +128,15 @@ impl QuoteMap {
             return false;
         }
         self.len = b.len().div_ceil(64);
-        let mut closer_any = 0;
-        // 64 bytes to a word, in four blocks of 16.
-        let mut word_of = |bytes: &[u8; 64]| {
-            let mut quotes = 0u64;
-            for (k, block) in bytes.chunks_exact(16).enumerate() {
-                let block: &[u8; 16] = block.try_into().unwrap_or(&[b' '; 16]);
-                let (q, closer) = classify16(block);
-                closer_any |= closer;
-                quotes |= u64::from(q) << (16 * k);
-            }
-            quotes
+        #[cfg(target_arch = "x86_64")]
+        let closer_any = if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (asked just above).
+            unsafe { map_words_avx2(&mut self.words, b) }
+        } else {
+            map_words(&mut self.words, b, classify64)
         };
-        let mut words = b.chunks_exact(64);
-        for (word, bytes) in self.words.iter_mut().zip(words.by_ref()) {
-            *word = word_of(bytes.try_into().unwrap_or(&[b' '; 64]));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            // Padded with spaces: neither quote, backslash nor control.
-            let mut padded = [b' '; 64];
-            padded[..rest.len()].copy_from_slice(rest);
-            self.words[b.len() / 64] = word_of(&padded);
-        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let closer_any = map_words(&mut self.words, b, classify64);
         self.escapes = closer_any != 0;
         !self.escapes || self.map_escapes(b)
     }
@@ -232,6 +218,94 @@ impl QuoteMap {
             bits = self.words[w];
         }
     }
+}
+
+/// Writes the quote bits of `b` (at most [`MAPPED_BYTES`]) into `words`, 64 bytes to a word as
+/// `classify` reads them; returns the bytes needing a closer look, or-ed over the words (zero:
+/// no backslash nor control character anywhere).
+#[inline(always)]
+fn map_words(
+    words: &mut [u64; MAPPED_BYTES / 64],
+    b: &[u8],
+    classify: impl Fn(&[u8; 64]) -> (u64, u64),
+) -> u64 {
+    let mut closer_any = 0;
+    let mut chunks = b.chunks_exact(64);
+    for (word, bytes) in words.iter_mut().zip(chunks.by_ref()) {
+        let (quotes, closer) = classify(bytes.try_into().unwrap_or(&[b' '; 64]));
+        *word = quotes;
+        closer_any |= closer;
+    }
+    let rest = chunks.remainder().len();
+    if rest > 0 {
+        let (quotes, closer) = if b.len() >= 64 {
+            // The line's last 64 bytes, shifted down to the bytes not mapped yet (no copy).
+            let last = b[b.len() - 64..].try_into().unwrap_or(&[b' '; 64]);
+            let (quotes, closer) = classify(last);
+            (quotes >> (64 - rest), closer >> (64 - rest))
+        } else {
+            // Padded with spaces: neither quote, backslash nor control.
+            let mut padded = [b' '; 64];
+            padded[..rest].copy_from_slice(b);
+            classify(&padded)
+        };
+        if let Some(word) = words.get_mut(b.len() / 64) {
+            *word = quotes;
+        }
+        closer_any |= closer;
+    }
+    closer_any
+}
+
+/// [`map_words`] with AVX2: 32 bytes to a compare.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn map_words_avx2(words: &mut [u64; MAPPED_BYTES / 64], b: &[u8]) -> u64 {
+    map_words(words, b, |bytes| classify64_avx2(bytes))
+}
+
+/// [`classify64`] with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn classify64_avx2(bytes: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8,
+    };
+    let (halves, _) = bytes.as_chunks::<32>();
+    let mut masks = [(0u32, 0u32); 2];
+    for (mask, half) in masks.iter_mut().zip(halves) {
+        // SAFETY: the load reads exactly the 32 bytes of `half` (unaligned loads are allowed).
+        let v = unsafe { _mm256_loadu_si256(half.as_ptr().cast()) };
+        let quotes = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8));
+        let backslashes = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\\' as i8));
+        // v <= 0x1f, unsigned: max(v, 0x1f) == 0x1f.
+        let low = _mm256_set1_epi8(0x1f);
+        let control = _mm256_cmpeq_epi8(_mm256_max_epu8(v, low), low);
+        *mask = (
+            _mm256_movemask_epi8(quotes) as u32,
+            _mm256_movemask_epi8(_mm256_or_si256(backslashes, control)) as u32,
+        );
+    }
+    let [(q0, c0), (q1, c1)] = masks;
+    (
+        u64::from(q0) | u64::from(q1) << 32,
+        u64::from(c0) | u64::from(c1) << 32,
+    )
+}
+
+/// Bit masks of 64 bytes: the `"` bytes, and the bytes that need a closer look (`\\` and control
+/// characters below 0x20), sixteen bytes at a time.
+#[inline(always)]
+fn classify64(bytes: &[u8; 64]) -> (u64, u64) {
+    let (mut quotes, mut closer) = (0u64, 0u64);
+    let (blocks, _) = bytes.as_chunks::<16>();
+    for (k, block) in blocks.iter().enumerate() {
+        let (q, c) = classify16(block);
+        quotes |= u64::from(q) << (16 * k);
+        closer |= u64::from(c) << (16 * k);
+    }
+    (quotes, closer)
 }
 
 /// Bit masks of 16 bytes: the `"` bytes, and the bytes that need a closer look (`\\` and control
@@ -663,6 +737,71 @@ mod tests {
             }
             block[seed as usize % 16] = [b'"', b'\\', 0x1f, 0x20, 0x80, 0xff][seed as usize % 6];
             assert_eq!(classify16(&block), classify16_portable(&block), "{block:?}");
+        }
+    }
+
+    /// Pseudo-random bytes where quotes, backslashes and control characters are common.
+    fn noisy_bytes(seed: u32, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|k| {
+                let r = seed.wrapping_mul(2_654_435_761) ^ (k as u32).wrapping_mul(40_503);
+                let r = r.rotate_left(k as u32 % 31);
+                match r % 8 {
+                    0 => b'"',
+                    1 => b'\\',
+                    2 => (r >> 8) as u8 % 0x21,
+                    _ => (r >> 8) as u8,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_way_of_mapping_words_gives_the_portable_words() {
+        let portable = |bytes: &[u8; 64]| {
+            let (mut quotes, mut closer) = (0u64, 0u64);
+            for (k, block) in bytes.as_chunks::<16>().0.iter().enumerate() {
+                let (q, c) = classify16_portable(block);
+                quotes |= u64::from(q) << (16 * k);
+                closer |= u64::from(c) << (16 * k);
+            }
+            (quotes, closer)
+        };
+        for seed in 0..64 {
+            for len in [
+                0,
+                1,
+                31,
+                32,
+                33,
+                63,
+                64,
+                65,
+                100,
+                128,
+                200,
+                277,
+                1000,
+                MAPPED_BYTES,
+            ] {
+                let b = noisy_bytes(seed, len);
+                let mut want = [0u64; MAPPED_BYTES / 64];
+                let want_closer = map_words(&mut want, &b, portable);
+                let mut sse = [0u64; MAPPED_BYTES / 64];
+                assert_eq!(
+                    map_words(&mut sse, &b, classify64),
+                    want_closer,
+                    "{seed} {len}"
+                );
+                assert_eq!(sse, want, "{seed} {len}");
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    let mut avx = [0u64; MAPPED_BYTES / 64];
+                    // SAFETY: the CPU has AVX2.
+                    let closer = unsafe { map_words_avx2(&mut avx, &b) };
+                    assert_eq!((avx, closer), (want, want_closer), "{seed} {len}");
+                }
+            }
         }
     }
 
