@@ -568,22 +568,24 @@ impl<'a> Scanner<'a, '_> {
             if b.get(i).is_some_and(|&c| is_ws(c)) {
                 i = skip_ws(i);
             }
-            let value = if b.get(i) == Some(&b'"') {
+            // Each kind of value is handed over where it was read: a value merged from the
+            // branches would be built in memory and copied out whole, a copy that waits on the
+            // narrower stores that just wrote it.
+            if b.get(i) == Some(&b'"') {
                 let end = map.next(i + 1)?;
                 let raw = quoted(text, i, end);
                 let escaped = map.has_backslash(i + 1, end);
                 i = end + 1;
-                Raw::Str { raw, escaped }
+                visit(key, Raw::Str { raw, escaped });
             } else if let Some((number, end)) = plain_number(b, i) {
                 i = end;
-                Raw::Num(text.get(number..end)?)
+                visit(key, Raw::Num(text.get(number..end)?));
             } else {
                 self.i = i;
                 let value = self.value(1)?;
                 i = self.i;
-                value
-            };
-            visit(key, value);
+                visit(key, value);
+            }
             if b.get(i).is_some_and(|&c| is_ws(c)) {
                 i = skip_ws(i);
             }

@@ -530,24 +530,33 @@ fn raw_i64(n: &str) -> Option<i64> {
 }
 
 /// An HTTP status as [`status_of`] reads one: a whole number or a string of one, 100..=599.
+/// The value's parts go to the rare cases one by one (a reference to the whole value would keep
+/// it in memory, and every member's value is copied from there).
 #[inline(always)]
 fn raw_status(raw: &Raw<'_>) -> Option<u16> {
-    if let Raw::Num(n) = raw
-        && let [a @ b'1'..=b'5', b @ b'0'..=b'9', c @ b'0'..=b'9'] = n.as_bytes()
-    {
-        // Three digits, as nearly every status is written.
-        return Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'));
+    match *raw {
+        Raw::Num(n) => {
+            if let [a @ b'1'..=b'5', b @ b'0'..=b'9', c @ b'0'..=b'9'] = n.as_bytes() {
+                // Three digits, as nearly every status is written.
+                return Some(
+                    u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
+                );
+            }
+            status_in_range(raw_i64(n))
+        }
+        Raw::Str { raw, escaped } => status_of_text(raw, escaped),
+        _ => None,
     }
-    raw_status_written_otherwise(raw)
 }
 
 #[cold]
-fn raw_status_written_otherwise(raw: &Raw<'_>) -> Option<u16> {
-    let value = match raw {
-        Raw::Num(n) => raw_i64(n),
-        Raw::Str { .. } => raw.text().and_then(|s| s.trim().parse::<i64>().ok()),
-        _ => None,
-    };
+fn status_of_text(raw: &str, escaped: bool) -> Option<u16> {
+    let text = Raw::Str { raw, escaped }.text()?;
+    status_in_range(text.trim().parse::<i64>().ok())
+}
+
+#[cold]
+fn status_in_range(value: Option<i64>) -> Option<u16> {
     value.filter(|s| (100..600).contains(s)).map(|s| s as u16)
 }
 
