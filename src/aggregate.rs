@@ -716,7 +716,7 @@ pub fn is_background_path(path: &str) -> bool {
     {
         return true;
     }
-    if starts_with_ignore_case(path, "/static/") || starts_with_ignore_case(path, "/assets/") {
+    if starts_with_folded(path, b"/static/") || starts_with_folded(path, b"/assets/") {
         return true;
     }
     const STATIC: &[&str] = &[
@@ -731,26 +731,42 @@ pub fn is_background_path(path: &str) -> bool {
     })
 }
 
+/// Whether `path` starts with the eight bytes `prefix` (lower case), letters compared without
+/// regard to ASCII case: one word compare, the letters' case bit set on both sides.
+#[inline]
+fn starts_with_folded(path: &str, prefix: &[u8; 8]) -> bool {
+    let Some(head) = path.as_bytes().first_chunk::<8>() else {
+        return false;
+    };
+    let case_bits = prefix.iter().rev().fold(0u64, |bits, c| {
+        bits << 8 | if c.is_ascii_lowercase() { 0x20 } else { 0 }
+    });
+    u64::from_le_bytes(*head) | case_bits == u64::from_le_bytes(*prefix)
+}
+
 /// Whether `b` holds a `.`, `?` or `#`, looked for eight bytes at a time (a word's bytes equal
 /// to the target become zero bytes, and a word holds a zero byte exactly when this is nonzero).
 fn has_dot_or_query(b: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let mut words = b.chunks_exact(8);
-    for word in words.by_ref() {
-        let v = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-        let found = zero_bytes(v ^ (ONES * u64::from(b'.')))
+    let found_in = |word: &[u8; 8]| {
+        let v = u64::from_le_bytes(*word);
+        zero_bytes(v ^ (ONES * u64::from(b'.')))
             | zero_bytes(v ^ (ONES * u64::from(b'?')))
-            | zero_bytes(v ^ (ONES * u64::from(b'#')));
-        if found != 0 {
-            return true;
-        }
+            | zero_bytes(v ^ (ONES * u64::from(b'#')))
+            != 0
+    };
+    let (words, rest) = b.as_chunks::<8>();
+    if words.iter().any(found_in) {
+        return true;
     }
-    words
-        .remainder()
-        .iter()
-        .any(|c| matches!(c, b'.' | b'?' | b'#'))
+    match b.last_chunk::<8>() {
+        // The last eight bytes, overlapping the words already looked at.
+        Some(last) if !rest.is_empty() => found_in(last),
+        Some(_) => false,
+        None => rest.iter().any(|c| matches!(c, b'.' | b'?' | b'#')),
+    }
 }
 
 /// A user's identity as a 64-bit hash (fixed seed: the same on every run). Sets of users hold
@@ -1663,6 +1679,38 @@ mod tests {
         assert!(is_background_path(".css"));
         assert!(!is_background_path(""));
         assert!(!is_background_path("/héalth.é"));
+        assert!(is_background_path("/ASSETS/a"));
+        assert!(!is_background_path("/static"));
+        assert!(!is_background_path("/statics/x"));
+    }
+
+    #[test]
+    fn folded_prefix_is_a_case_blind_starts_with() {
+        let paths = [
+            "/static/",
+            "/STATIC/x",
+            "/sTaTiC/",
+            "/static",
+            "/statics/",
+            "\\static/",
+            "/static\u{f}",
+            "/stat\u{c3}\u{a9}c/",
+            "",
+            "/assets/x",
+            "/Assets/",
+            "/assetsX",
+            "/api/v1/login",
+        ];
+        for path in paths {
+            for prefix in [b"/static/", b"/assets/"] {
+                let plain = std::str::from_utf8(prefix).unwrap_or("");
+                assert_eq!(
+                    starts_with_folded(path, prefix),
+                    starts_with_ignore_case(path, plain),
+                    "{path:?} {plain}"
+                );
+            }
+        }
     }
 
     #[test]
