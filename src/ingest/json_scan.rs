@@ -545,12 +545,14 @@ impl<'a> Scanner<'a, '_> {
             self.i = i + 1;
             return Some(());
         }
+        // Read once: most lines have no escapes, and then no string is looked at for them.
+        let escapes = map.escapes;
         loop {
             if b.get(i) != Some(&b'"') {
                 return None;
             }
             let end = map.next(i + 1)?;
-            if map.has_backslash(i + 1, end) {
+            if escapes && map.has_backslash(i + 1, end) {
                 // Keys are matched as written: an escaped one is left to serde_json.
                 return None;
             }
@@ -574,7 +576,7 @@ impl<'a> Scanner<'a, '_> {
             if b.get(i) == Some(&b'"') {
                 let end = map.next(i + 1)?;
                 let raw = quoted(text, i, end);
-                let escaped = map.has_backslash(i + 1, end);
+                let escaped = escapes && map.has_backslash(i + 1, end);
                 i = end + 1;
                 visit(key, Raw::Str { raw, escaped });
             } else if let Some((number, end)) = plain_number(b, i) {
