@@ -336,8 +336,9 @@ impl Field {
 struct FastKeys {
     /// Every key of every list, by id, and an open-addressing table from key to id.
     table: Vec<Option<(&'static str, u8)>>,
-    /// By key id: the field the key may fill, with the key's place in the field's list.
-    role: Vec<(Field, u8)>,
+    /// By key id: the field the key may fill, with the key's place in the field's list, and
+    /// whether the key is in other lists too.
+    role: Vec<(Field, u8, bool)>,
     /// The other fields of keys that are in more than one list (none today): key id, field,
     /// place.
     more_roles: Vec<(usize, Field, u8)>,
@@ -394,8 +395,10 @@ impl FastKeys {
                 Some((*field, place as u8))
             });
             // Every name comes from a list.
-            role.push(roles.next().unwrap_or((Field::Time, u8::MAX)));
+            let (field, place) = roles.next().unwrap_or((Field::Time, u8::MAX));
+            let before = more_roles.len();
             more_roles.extend(roles.map(|(field, place)| (id, field, place)));
+            role.push((field, place, more_roles.len() > before));
         }
         let mut prefixes: Vec<&'static str> = names
             .iter()
@@ -623,10 +626,12 @@ fn json_app_view<'a>(line: &'a str, cx: &mut FileContext) -> Option<FastLine<'a>
             let id = cache.id(position, key, keys);
             position += 1;
             if let Some(id) = id {
-                let (field, place) = keys.role[id];
+                let (field, place, more) = keys.role[id];
                 picks.offer(field, place, value);
-                for &(_, field, place) in keys.more_roles.iter().filter(|r| r.0 == id) {
-                    picks.offer(field, place, value);
+                if more {
+                    for &(_, field, place) in keys.more_roles.iter().filter(|r| r.0 == id) {
+                        picks.offer(field, place, value);
+                    }
                 }
             }
             if value == Raw::Object && keys.prefixes.contains(&key) {
