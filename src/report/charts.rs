@@ -243,7 +243,7 @@ fn render_png(
             (CHART_WIDTH, CHART_HEIGHT),
         ))
         .into_drawing_area();
-        root.fill(&WHITE).map_err(|e| draw_error(e.to_string()))?;
+        // The buffer starts white: no fill of the background.
         paint(&root).map_err(|e| draw_error(e.to_string()))?;
         root.present().map_err(|e| draw_error(e.to_string()))?;
     }
