@@ -7,6 +7,9 @@
 //! and relative rise over the baseline, and enough excess failures), and neighbouring segments
 //! that are elevated by a weaker test extend it (hysteresis, so a gradual ramp is caught from its beginning). Traffic collapse —
 //! requests stopping where the rate before and after says dozens were due — is an outage too.
+//! A firing alert about failures lowers the bar near it: the likeliest window around it, weaker
+//! than the segmentation's bar (which pays for searching the whole day) but clear for a search
+//! of the minutes around the alert, is a window too, where no stream has one of its own.
 //! A web tier's path prefixes (`/v2`, `/search`: the services behind it) are searched apart
 //! too, since one service failing a few percent more barely moves the tier's rate (a prefix's
 //! sliver of the traffic is judged by the likelihood ratio, not the normal approximation); a
@@ -28,7 +31,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use crate::aggregate::{Aggregates, SecondCounts, StreamAggregate, StreamKey};
-use crate::event::{AlertState, NS_PER_SEC, SourceKind, TimeNs};
+use crate::event::{AlertInfo, AlertState, Event, NS_PER_SEC, SourceKind, TimeNs};
 
 /// Tuning of the detector. The defaults were tuned on generated scenarios (seeds 1..45 of
 /// `examples/accuracy.rs`) and are reported on another seed range.
@@ -120,7 +123,8 @@ pub struct Evidence {
     /// Other series whose own windows overlap this one.
     pub agreeing_streams: Vec<String>,
     /// Alerts that started firing with the window (from 15 minutes before it): they corroborate
-    /// it but never make one.
+    /// it; one about failures lowers the evidence a window beside it needs (see
+    /// [`alert_scan`]), but the window is always the requests'.
     pub alerts: Vec<String>,
     /// For a traffic collapse: requests per minute expected, and seen, inside the window.
     pub expected_requests_per_minute: Option<f64>,
@@ -436,6 +440,8 @@ struct MinuteWindow {
     end: usize,
     z: f64,
     change_points: Vec<usize>,
+    /// Found by [`alert_scan`] around a firing alert, below the bar of a window of its own.
+    corroborated: bool,
 }
 
 /// How a segment compares with the baseline.
@@ -606,6 +612,7 @@ fn elevated_windows(
             end: segments[hi].end,
             z,
             change_points,
+            corroborated: false,
         };
         match windows.last_mut() {
             Some(w) if window.start <= w.end + config.merge_gap_minutes as usize => {
@@ -1416,10 +1423,167 @@ fn islands(stream: &StreamAggregate, use_requests: bool) -> Vec<(i64, i64)> {
     out
 }
 
+/// An alert about failing requests: when it first fired, when it resolved (unix seconds), and
+/// the service it names.
+#[derive(Debug, Clone, PartialEq)]
+struct AlertSpan {
+    fired: i64,
+    resolved: Option<i64>,
+    service: Option<String>,
+}
+
+/// Words that say an alert watches requests failing (`HighErrorRate`, `5xx above 5% for 5m`,
+/// `LowAvailability`): only such an alert says anything about the failure rate. A disk filling
+/// up or a slow batch job fires on its own schedule, and a window beside it is as likely as
+/// anywhere else.
+const FAILURE_ALERT_WORDS: &[&str] = &["error", "5xx", "availab"];
+
+fn about_failures(name: &str, message: &str) -> bool {
+    let (name, message) = (name.to_ascii_lowercase(), message.to_ascii_lowercase());
+    FAILURE_ALERT_WORDS
+        .iter()
+        .any(|w| name.contains(w) || message.contains(w))
+}
+
+/// Each alert about failing requests once (by fingerprint, else by name): its first firing,
+/// the first resolution after it and its service.
+fn alert_spans(alerts: &[Event]) -> Vec<AlertSpan> {
+    let identity = |a: &AlertInfo| {
+        if a.fingerprint.is_empty() {
+            a.name.clone()
+        } else {
+            a.fingerprint.clone()
+        }
+    };
+    let mut fired: BTreeMap<String, (i64, Option<String>)> = BTreeMap::new();
+    for e in alerts {
+        if let Some(a) = &e.alert
+            && a.state == AlertState::Firing
+            && about_failures(&a.name, &e.message)
+        {
+            let t = e.time.div_euclid(NS_PER_SEC);
+            let first = fired
+                .entry(identity(a))
+                .or_insert_with(|| (t, e.service.clone()));
+            if t < first.0 {
+                *first = (t, e.service.clone());
+            }
+        }
+    }
+    let mut spans: Vec<AlertSpan> = fired
+        .into_iter()
+        .map(|(id, (t, service))| AlertSpan {
+            fired: t,
+            resolved: alerts
+                .iter()
+                .filter(|e| {
+                    e.alert
+                        .as_ref()
+                        .is_some_and(|a| a.state == AlertState::Resolved && identity(a) == id)
+                })
+                .map(|e| e.time.div_euclid(NS_PER_SEC))
+                .filter(|&r| r >= t)
+                .min(),
+            service,
+        })
+        .collect();
+    spans.sort_by_key(|s| s.fired);
+    spans
+}
+
+/// `Evidence::method` of a window found by [`alert_scan`].
+const ALERT_SCAN_METHOD: &str = "binomial-alert-scan";
+/// How far (minutes) before an alert fired the window it corroborates may begin (alert rules
+/// wait a few minutes, `for: 5m`, before they fire).
+const ALERT_SCAN_LEAD_MINUTES: usize = 15;
+/// Longest window (minutes) searched after an alert fired when it never resolved.
+const ALERT_SCAN_MAX_MINUTES: usize = 60;
+/// Evidence (nats, log-likelihood ratio over the baseline rate) a window must hold beside a
+/// firing alert. Noise reaches 9 nats in a given window with chance P(Z ≥ √18) ≈ 1·10⁻⁵; over
+/// the at most 16 × 61 windows searched (Bonferroni, though neighbouring windows share most
+/// of their minutes) about 1 %.
+const ALERT_SCAN_MIN_NATS: f64 = 9.0;
+
+/// The log-likelihood ratio (nats) of `f` failures of `n` at their own rate over rate `p`; 0
+/// when they fail no more than `p` says.
+fn excess_nats(f: f64, n: f64, p: f64) -> f64 {
+    if n <= 0.0 || f <= n * p {
+        return 0.0;
+    }
+    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    xlogy(f, f / (n * p)) + xlogy(n - f, (n - f) / (n * (1.0 - p)))
+}
+
+/// A window corroborated by a firing alert: the monitoring saw the failure rate high, and the
+/// minute segmentation, whose penalty pays for searching the whole day, found nothing there.
+/// Searching only the minutes around the alert (starting up to [`ALERT_SCAN_LEAD_MINUTES`]
+/// before it fired, ending after it fired and by its resolution) costs far less: about a
+/// thousand start and end pairs, ln 1000 ≈ 7 nats, where the day holds hundreds of thousands.
+/// The likeliest window there (on effective counts, so the rate's wander between minutes is
+/// not taken for evidence) is kept when it holds [`ALERT_SCAN_MIN_NATS`] over the baseline and
+/// is as large as a window must be (the rise and excess failures of [`Model::opens`]). None
+/// when a window of the segmentation already lies there: the alert is then explained.
+fn alert_scan(
+    minutes: &[i64],
+    (events, trials): (&[f64], &[f64]),
+    (eff_events, eff_trials): (&[f64], &[f64]),
+    baseline: f64,
+    alert: &AlertSpan,
+    found: &[MinuteWindow],
+    config: &DetectConfig,
+) -> Option<MinuteWindow> {
+    let n = minutes.len();
+    let first = *minutes.first()?;
+    let at = usize::try_from((alert.fired - first).div_euclid(60)).ok()?;
+    if at >= n {
+        return None;
+    }
+    let lo = at.saturating_sub(ALERT_SCAN_LEAD_MINUTES);
+    let last_end = alert
+        .resolved
+        .and_then(|r| usize::try_from((r - first).div_euclid(60) + 1).ok())
+        .unwrap_or(usize::MAX)
+        .min(at + ALERT_SCAN_MAX_MINUTES)
+        .min(n);
+    if found.iter().any(|w| w.start < last_end && w.end > lo) {
+        return None;
+    }
+    let (pf, pn) = (prefix(events), prefix(trials));
+    let (pe, pt) = (prefix(eff_events), prefix(eff_trials));
+    let p0 = baseline.max(1e-3);
+    let min_rise = config
+        .min_rate_increase
+        .max(config.min_relative_increase * baseline);
+    let mut best: Option<(f64, usize, usize)> = None;
+    for a in lo..=at {
+        for b in (at + 1).max(a + 2)..=last_end {
+            let (f, t) = (pf[b] - pf[a], pn[b] - pn[a]);
+            if t <= 0.0
+                || f / t - baseline < min_rise
+                || f - t * baseline < config.min_excess_failures
+            {
+                continue;
+            }
+            let nats = excess_nats(pe[b] - pe[a], pt[b] - pt[a], p0);
+            if best.is_none_or(|(x, _, _)| nats > x) {
+                best = Some((nats, a, b));
+            }
+        }
+    }
+    let (nats, a, b) = best?;
+    (nats >= ALERT_SCAN_MIN_NATS).then(|| MinuteWindow {
+        start: a,
+        end: b,
+        z: (2.0 * nats).sqrt(),
+        change_points: vec![a, b],
+        corroborated: true,
+    })
+}
+
 fn detect_stream(
     key: &StreamKey,
     stream: &StreamAggregate,
-    use_requests: bool,
+    (use_requests, alerts): (bool, &[AlertSpan]),
     config: &DetectConfig,
 ) -> PolarsResult<Vec<Outage>> {
     let mut windows = Vec::new();
@@ -1428,7 +1592,7 @@ fn detect_stream(
             key,
             stream,
             island,
-            (use_requests, false),
+            (use_requests, false, alerts),
             config,
             &mut windows,
         )?;
@@ -1443,7 +1607,7 @@ fn detect_island(
     key: &StreamKey,
     stream: &StreamAggregate,
     span: (i64, i64),
-    (use_requests, small_share): (bool, bool),
+    (use_requests, small_share, alerts): (bool, bool, &[AlertSpan]),
     config: &DetectConfig,
     result: &mut Vec<Outage>,
 ) -> PolarsResult<()> {
@@ -1501,7 +1665,32 @@ fn detect_island(
     let segments = segments_of((&events, &trials), (&eff_events, &eff_trials), &bounds);
     let baseline = baseline_rate(&segments, model, config);
     let mut previous_end = i64::MIN;
-    for w in elevated_windows(&segments, model, baseline, config) {
+    let mut windows = elevated_windows(&segments, model, baseline, config);
+    if use_requests {
+        // An alert naming another service says nothing about this one; a web tier (no
+        // service of its own) serves them all.
+        let scanned: Vec<MinuteWindow> = alerts
+            .iter()
+            .filter(|a| {
+                key.service.is_empty() || a.service.as_ref().is_none_or(|s| *s == key.service)
+            })
+            .filter_map(|alert| {
+                alert_scan(
+                    &minutes,
+                    (&events, &trials),
+                    (&eff_events, &eff_trials),
+                    baseline,
+                    alert,
+                    &windows,
+                    config,
+                )
+            })
+            .collect();
+        windows.extend(scanned);
+        windows.sort_by_key(|w| w.start);
+        windows.dedup_by(|b, a| a.corroborated && b.corroborated && b.start < a.end);
+    }
+    for w in windows {
         let ev: f64 = events[w.start..w.end].iter().sum();
         let tr: f64 = trials[w.start..w.end].iter().sum();
         let window_rate = if tr > 0.0 { ev / tr } else { 0.0 };
@@ -1541,7 +1730,13 @@ fn detect_island(
         } else {
             (start, end)
         };
-        let kept = if use_requests {
+        // The alert stands in for the sustained episode [`lasting`] asks for: that episode must
+        // outweigh two switches of the episode chain (20 nats), evidence the alert lowered the
+        // bar from. A window must still last and not be one burst.
+        let kept = if w.corroborated {
+            end - start >= config.min_window_secs
+                && core_secs(&stream.seconds, start, end) >= config.min_core_secs
+        } else if use_requests {
             lasting(&stream.seconds, start, end, baseline, config)
         } else {
             end - start >= config.min_window_secs
@@ -1556,6 +1751,8 @@ fn detect_island(
             evidence: Evidence {
                 method: if poisson {
                     "poisson-pelt"
+                } else if w.corroborated {
+                    ALERT_SCAN_METHOD
                 } else {
                     "binomial-pelt"
                 },
@@ -1692,7 +1889,7 @@ fn detect_path_prefixes(
         };
         let mut found = Vec::new();
         for island in islands(&series, true) {
-            detect_island(key, &series, island, (true, true), config, &mut found)?;
+            detect_island(key, &series, island, (true, true, &[]), config, &mut found)?;
         }
         // The rest of the tier: the tier's counts less the prefix's.
         let rest = |from: i64, to: i64| {
@@ -1758,7 +1955,9 @@ struct Cluster {
 /// window: failures before silence (a web tier answering 502 beats the app going quiet), then
 /// the primary stream (the one identifying users, the app usually), then app over web, then the
 /// most excess failures. Error-line series are used only when no source logs requests. Alerts
-/// that fire with a window corroborate it; they never make one.
+/// that fire with a window corroborate it; where no stream has a window, an alert about
+/// failures lets a weaker one of the requests around it stand ([`alert_scan`]), but the window
+/// is always measured on the requests.
 pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<Detection> {
     let mut detection = Detection::default();
     let request_streams: Vec<(&StreamKey, &StreamAggregate)> = aggregates
@@ -1787,16 +1986,31 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
                 SourceKind::App | SourceKind::Web | SourceKind::Db | SourceKind::System
             ) && stream.minutes.values().any(|m| m.error_events > 0)
             {
-                windows.extend(detect_stream(key, stream, false, config)?);
+                windows.extend(detect_stream(key, stream, (false, &[]), config)?);
             }
         }
     } else {
+        let alerts = alert_spans(&aggregates.alerts);
         for (key, stream) in &request_streams {
-            windows.extend(detect_stream(key, stream, true, config)?);
+            windows.extend(detect_stream(key, stream, (true, &alerts), config)?);
             windows.extend(detect_path_prefixes(key, stream, config)?);
         }
     }
     windows.sort_by_key(|w| (w.start, w.end));
+    // A window an alert corroborates stands only where no stream found one of its own: beside
+    // one, the alert is explained and the outage is measured as before.
+    let slack_ns = config.merge_gap_minutes * 60 * NS_PER_SEC;
+    let found_alone: Vec<(TimeNs, TimeNs)> = windows
+        .iter()
+        .filter(|w| w.evidence.method != ALERT_SCAN_METHOD)
+        .map(|w| (w.start, w.end))
+        .collect();
+    windows.retain(|w| {
+        w.evidence.method != ALERT_SCAN_METHOD
+            || !found_alone
+                .iter()
+                .any(|&(a, b)| w.start < b + slack_ns && a < w.end + slack_ns)
+    });
     let slack = config.merge_gap_minutes * 60 * NS_PER_SEC;
     let mut clusters: Vec<Cluster> = Vec::new();
     for window in windows {
@@ -1924,6 +2138,7 @@ pub fn detect(aggregates: &Aggregates, config: &DetectConfig) -> PolarsResult<De
 mod tests {
     use super::*;
     use crate::aggregate::{MinuteCounts, PrefixCounts};
+    use crate::event::Severity;
 
     /// A stream with `failed(minute, volume)` failures out of `volume(minute)` requests, spread
     /// evenly over each minute's seconds; failures first within the minute (deterministic).
@@ -1992,6 +2207,116 @@ mod tests {
 
     fn secs(o: &Outage) -> (i64, i64) {
         (o.start / NS_PER_SEC, o.end / NS_PER_SEC)
+    }
+
+    /// An alert event at `minute` (seconds into it) naming `service`.
+    fn alert_at(minute: f64, name: &str, service: Option<&str>, state: AlertState) -> Event {
+        let mut e = Event::new(
+            (minute * 60.0) as i64 * NS_PER_SEC,
+            SourceKind::Alert,
+            Severity::Warn,
+            format!("{name} on {}", service.unwrap_or("?")),
+        );
+        e.service = service.map(str::to_string);
+        e.alert = Some(AlertInfo {
+            name: name.into(),
+            state,
+            fingerprint: format!("{name}{service:?}"),
+            severity_label: None,
+        });
+        e
+    }
+
+    /// 40 requests a minute, 1 to 3 of them failing (4 %), for 12 hours; 5 a minute from minute
+    /// 300 to 306 (an eighth): about 15 nats over the background, which the day-wide
+    /// segmentation, paying for every place it could split, does not tell from noise.
+    fn weak_outage() -> StreamAggregate {
+        stream(
+            720,
+            |_| 40,
+            |m, _| {
+                if (300..306).contains(&m) {
+                    5
+                } else {
+                    [1, 2, 2, 1, 3, 1, 2, 1][m as usize % 8]
+                }
+            },
+        )
+    }
+
+    fn with_alerts(s: StreamAggregate, alerts: Vec<Event>) -> Aggregates {
+        let mut agg = one(s);
+        agg.alerts = alerts;
+        agg
+    }
+
+    #[test]
+    fn a_weak_outage_is_found_beside_an_alert_on_failures_only() {
+        let config = DetectConfig::default();
+        let firing = |name: &str, service: Option<&str>| {
+            vec![
+                alert_at(302.5, name, service, AlertState::Firing),
+                alert_at(309.0, name, service, AlertState::Resolved),
+            ]
+        };
+        let alone = detect(&one(weak_outage()), &config).unwrap();
+        assert!(alone.outages.is_empty(), "{:?}", alone.outages);
+        let d = detect(
+            &with_alerts(weak_outage(), firing("HighErrorRate", Some("svc"))),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(d.outages.len(), 1, "{:?}", d.outages);
+        let (start, end) = secs(&d.outages[0]);
+        assert_eq!(d.outages[0].evidence.method, ALERT_SCAN_METHOD);
+        assert!((299 * 60..=301 * 60).contains(&start), "start {start}");
+        assert!((305 * 60..=310 * 60).contains(&end), "end {end}");
+        // A disk filling up says nothing about requests; nor does an alert on another service.
+        for (name, service) in [
+            ("DiskSpaceLow", Some("svc")),
+            ("HighErrorRate", Some("billing")),
+        ] {
+            let d = detect(&with_alerts(weak_outage(), firing(name, service)), &config).unwrap();
+            assert!(d.outages.is_empty(), "{name} {service:?}: {:?}", d.outages);
+        }
+    }
+
+    #[test]
+    fn an_alert_beside_a_window_of_its_own_changes_nothing() {
+        let outage = || {
+            stream(
+                720,
+                |_| 40,
+                |m, n| {
+                    if (300..330).contains(&m) {
+                        n / 2
+                    } else {
+                        [1, 2, 2, 1, 3, 1, 2, 1][m as usize % 8]
+                    }
+                },
+            )
+        };
+        let config = DetectConfig::default();
+        let alone = detect(&one(outage()), &config).unwrap();
+        let alerts = vec![
+            alert_at(303.0, "HighErrorRate", Some("svc"), AlertState::Firing),
+            alert_at(335.0, "HighErrorRate", Some("svc"), AlertState::Resolved),
+        ];
+        let alerted = detect(&with_alerts(outage(), alerts), &config).unwrap();
+        assert_eq!(alone.outages.len(), 1);
+        assert_eq!(alerted.outages.len(), 1);
+        let (a, b) = (&alone.outages[0], &alerted.outages[0]);
+        assert_eq!((a.start, a.end, &a.stream), (b.start, b.end, &b.stream));
+        assert_eq!(b.evidence.method, "binomial-pelt");
+    }
+
+    #[test]
+    fn alerts_about_failures_are_told_by_their_words() {
+        assert!(about_failures("HighErrorRate", "HighErrorRate on auth"));
+        assert!(about_failures("AuthApi", "5xx above 5% for 5m"));
+        assert!(about_failures("LowAvailability", ""));
+        assert!(!about_failures("DiskSpaceLow", "DiskSpaceLow on infra"));
+        assert!(!about_failures("BatchJobSlow", "BatchJobSlow on infra"));
     }
 
     #[test]
