@@ -520,10 +520,18 @@ fn signed_root_deviance(f: f64, n: f64, p: f64) -> f64 {
     if n <= 0.0 {
         return 0.0;
     }
-    let p = p.clamp(1e-9, 1.0 - 1e-9);
-    let expected = n * p;
-    let deviance = 2.0 * (xlogy(f, f / expected) + xlogy(n - f, (n - f) / (n - expected)));
-    deviance.max(0.0).sqrt().copysign(f - expected)
+    let deviance = 2.0 * binomial_nats(f, n, p);
+    deviance
+        .max(0.0)
+        .sqrt()
+        .copysign(f - n * p.clamp(1e-9, 1.0 - 1e-9))
+}
+
+/// The log-likelihood ratio (nats) of `f` failures of `n` (`n > 0`) at their own rate over
+/// rate `p` (kept off 0 and 1).
+fn binomial_nats(f: f64, n: f64, p: f64) -> f64 {
+    let expected = n * p.clamp(1e-9, 1.0 - 1e-9);
+    xlogy(f, f / expected) + xlogy(n - f, (n - f) / (n - expected))
 }
 
 /// Smallest rise of an extending segment, as a share of the rise of the segment it extends.
@@ -1510,8 +1518,7 @@ fn excess_nats(f: f64, n: f64, p: f64) -> f64 {
     if n <= 0.0 || f <= n * p {
         return 0.0;
     }
-    let p = p.clamp(1e-9, 1.0 - 1e-9);
-    xlogy(f, f / (n * p)) + xlogy(n - f, (n - f) / (n * (1.0 - p)))
+    binomial_nats(f, n, p)
 }
 
 /// A window corroborated by a firing alert: the monitoring saw the failure rate high, and the

@@ -298,10 +298,16 @@ fn classify64_avx2(bytes: &[u8; 64]) -> (u64, u64) {
 /// characters below 0x20), sixteen bytes at a time.
 #[inline(always)]
 fn classify64(bytes: &[u8; 64]) -> (u64, u64) {
+    classify64_by(bytes, classify16)
+}
+
+/// [`classify64`] with the given classifier of 16 bytes.
+#[inline(always)]
+fn classify64_by(bytes: &[u8; 64], classify: impl Fn(&[u8; 16]) -> (u16, u16)) -> (u64, u64) {
     let (mut quotes, mut closer) = (0u64, 0u64);
     let (blocks, _) = bytes.as_chunks::<16>();
     for (k, block) in blocks.iter().enumerate() {
-        let (q, c) = classify16(block);
+        let (q, c) = classify(block);
         quotes |= u64::from(q) << (16 * k);
         closer |= u64::from(c) << (16 * k);
     }
@@ -762,15 +768,7 @@ mod tests {
 
     #[test]
     fn every_way_of_mapping_words_gives_the_portable_words() {
-        let portable = |bytes: &[u8; 64]| {
-            let (mut quotes, mut closer) = (0u64, 0u64);
-            for (k, block) in bytes.as_chunks::<16>().0.iter().enumerate() {
-                let (q, c) = classify16_portable(block);
-                quotes |= u64::from(q) << (16 * k);
-                closer |= u64::from(c) << (16 * k);
-            }
-            (quotes, closer)
-        };
+        let portable = |bytes: &[u8; 64]| classify64_by(bytes, classify16_portable);
         for seed in 0..64 {
             for len in [
                 0,
