@@ -488,7 +488,7 @@ impl Default for KeyCache {
 
 impl KeyCache {
     /// The id of `key`, the `place`-th member of its line.
-    #[inline]
+    #[inline(always)]
     fn id(&mut self, place: usize, key: &str, keys: &FastKeys) -> Option<usize> {
         let Some(slot) = self.places.get_mut(place) else {
             return keys.id(key);
